@@ -1,0 +1,38 @@
+package tandem
+
+import "time"
+
+// LinkStatus is the sync state of one record with one integration.
+type LinkStatus string
+
+// The states of a link.
+const (
+	// LinkPending: the record has changes the integration has not confirmed.
+	LinkPending LinkStatus = "pending"
+	// LinkSynced: the integration holds the record's latest version.
+	LinkSynced LinkStatus = "synced"
+	// LinkFailed: the push is parked with its error until retried or discarded.
+	LinkFailed LinkStatus = "failed"
+	// LinkConflict: both sides changed the same field; recorded for review.
+	LinkConflict LinkStatus = "conflict"
+)
+
+// Link ties one local record to its counterpart in one integration.
+type Link struct {
+	Integration string
+	Ref         Ref
+	// RemoteID is the record's id in the remote system, once known.
+	RemoteID string
+	// SyncedVersion is the highest local version the remote side confirmed.
+	SyncedVersion int64
+	// Base is the last state both sides agreed on.
+	Base   []byte
+	Status LinkStatus
+	// LastError is the most recent push failure, kept until a push succeeds.
+	LastError string
+	// Attempts counts failed pushes since the last success.
+	Attempts int
+	// SyncedAt is when the last push succeeded (zero if never).
+	SyncedAt  time.Time
+	UpdatedAt time.Time
+}

@@ -1,0 +1,355 @@
+// Package sqlstore is the engine-neutral half of Tandem's stores: the SQL of
+// the catalog, links and idempotency keys, the migration runner and the River
+// wiring, written once for every SQL engine. store/sqlite and store/postgres
+// supply an Engine (connections, dialect, error translation, migrations) and
+// get a complete store back.
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/tandemsync/tandem"
+)
+
+// Querier runs SQL on a connection pool or inside a transaction. Statements
+// use $1, $2… placeholders; the Engine rewrites them for its dialect.
+type Querier interface {
+	Exec(ctx context.Context, query string, args ...any) error
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) Row
+}
+
+// Rows is the result of a query, read row by row.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Row is the result of a query that returns at most one row.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// Engine is what a database engine supplies: its River driver, transactions,
+// dialect and error translation. TTx is the engine's native transaction type,
+// the one River's InsertTx takes.
+type Engine[TTx any] struct {
+	// Name is the engine's name in messages ("sqlite", "postgres").
+	Name string
+	// Driver is the River driver over the same database.
+	Driver riverdriver.Driver[TTx]
+	// DB runs statements outside a transaction.
+	DB Querier
+	// Begin starts a transaction; Commit and Rollback end it.
+	Begin    func(ctx context.Context) (TTx, error)
+	Commit   func(ctx context.Context, tx TTx) error
+	Rollback func(ctx context.Context, tx TTx) error
+	// Tx runs statements inside tx.
+	Tx func(tx TTx) Querier
+	// ForUpdate is appended to a SELECT that must lock the rows it reads
+	// until the transaction ends ("" where the engine has a single writer).
+	ForUpdate string
+	// LockMigrations, when set, holds a database-wide lock until unlock is
+	// called, so that concurrent starts migrate one at a time.
+	LockMigrations func(ctx context.Context) (unlock func(), err error)
+	// Translate maps a driver error to a *tandem.Error where it has a meaning
+	// for callers (unreachable database, unique violation), keeping the cause.
+	Translate func(error) error
+	// Migrations holds the engine's numbered schema files (0001_name.sql).
+	Migrations fs.FS
+	// CompleteJobTx marks a running job completed inside tx.
+	CompleteJobTx func(ctx context.Context, tx TTx, job *river.Job[tandem.PushArgs]) error
+	// Close releases the engine's connections.
+	Close func()
+}
+
+// Options configure a Store. The zero value works: no integrations, River's
+// defaults.
+type Options struct {
+	// Integrations are the names of the configured integrations: each catalog
+	// write enqueues one push job for every one of them except its origin.
+	Integrations []string
+	// Workers are the River workers this process runs; nil makes the store
+	// insert-only (no jobs are worked).
+	Workers *river.Workers
+	// MaxWorkers is how many push jobs may run at once in this process.
+	MaxWorkers int
+	// FetchPollInterval is how often idle workers look for new jobs.
+	FetchPollInterval time.Duration
+	// MaxAttempts is how many times a push job runs before it is parked.
+	MaxAttempts int
+	// RetryPolicy overrides River's exponential backoff (tests shorten it).
+	RetryPolicy river.ClientRetryPolicy
+	// JobTimeout bounds one run of a job.
+	JobTimeout time.Duration
+	Logger     *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// QueuePush is the River queue of push jobs.
+const QueuePush = "push"
+
+// Store is a complete Tandem store on one SQL engine.
+type Store[TTx any] struct {
+	e     Engine[TTx]
+	opts  Options
+	river *river.Client[TTx]
+}
+
+// New returns a store over e. It does not touch the database: call Migrate
+// (or CheckSchema) and then Start.
+func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxAttempts == 0 {
+		opts.MaxAttempts = 25
+	}
+	cfg := &river.Config{
+		Logger:            opts.Logger,
+		FetchPollInterval: opts.FetchPollInterval,
+		RetryPolicy:       opts.RetryPolicy,
+		JobTimeout:        opts.JobTimeout,
+		MaxAttempts:       opts.MaxAttempts,
+	}
+	if opts.FetchPollInterval > 0 {
+		cfg.FetchCooldown = min(opts.FetchPollInterval, 100*time.Millisecond)
+	}
+	if opts.Workers != nil {
+		n := opts.MaxWorkers
+		if n <= 0 {
+			n = 10
+		}
+		cfg.Workers = opts.Workers
+		cfg.Queues = map[string]river.QueueConfig{QueuePush: {MaxWorkers: n}}
+	}
+	client, err := river.NewClient(e.Driver, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("river client: %w", err)
+	}
+	return &Store[TTx]{e: e, opts: opts, river: client}, nil
+}
+
+// Start starts working jobs; it returns once the workers run.
+func (s *Store[TTx]) Start(ctx context.Context) error {
+	if s.opts.Workers == nil {
+		return nil
+	}
+	return s.river.Start(ctx)
+}
+
+// Stop stops fetching jobs and waits for running ones until ctx is done, then
+// cancels those still running (they run again after the next start).
+func (s *Store[TTx]) Stop(ctx context.Context) error {
+	if s.opts.Workers == nil {
+		return nil
+	}
+	err := s.river.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return s.river.StopAndCancel(cctx)
+	}
+	return err
+}
+
+// Close releases the database connections.
+func (s *Store[TTx]) Close() { s.e.Close() }
+
+// Ping checks that the database answers.
+func (s *Store[TTx]) Ping(ctx context.Context) error {
+	var one int
+	if err := s.e.DB.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return s.e.Translate(err)
+	}
+	return nil
+}
+
+// Jobs returns the River client, for operators' views of the queue.
+func (s *Store[TTx]) Jobs() *river.Client[TTx] { return s.river }
+
+// inTx runs fn in a transaction and commits it when fn succeeds.
+func (s *Store[TTx]) inTx(ctx context.Context, fn func(tx TTx, q Querier) error) error {
+	tx, err := s.e.Begin(ctx)
+	if err != nil {
+		return s.e.Translate(fmt.Errorf("begin: %w", err))
+	}
+	if err := fn(tx, s.e.Tx(tx)); err != nil {
+		_ = s.e.Rollback(ctx, tx)
+		return s.e.Translate(err)
+	}
+	if err := s.e.Commit(ctx, tx); err != nil {
+		return s.e.Translate(fmt.Errorf("commit: %w", err))
+	}
+	return nil
+}
+
+// now returns the store's clock reading at the precision both engines keep.
+func (s *Store[TTx]) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
+
+// enqueuePushes marks ref pending for every integration but w's origin and
+// enqueues one push job each, inside tx. A job already waiting or running for
+// the same (integration, record) absorbs the new one: the worker reads the
+// latest state, and re-runs if the record moved on while it ran.
+func (s *Store[TTx]) enqueuePushes(ctx context.Context, tx TTx, q Querier, ref tandem.Ref, origin string) error {
+	var params []river.InsertManyParams
+	now := s.now()
+	for _, name := range s.opts.Integrations {
+		if name == origin {
+			continue
+		}
+		if err := q.Exec(ctx, `
+			INSERT INTO links (integration, kind, local_id, status, updated_at)
+			VALUES ($1, $2, $3, 'pending', $4)
+			ON CONFLICT (integration, kind, local_id)
+			DO UPDATE SET status = 'pending', updated_at = $4`,
+			name, string(ref.Kind), ref.ID, now); err != nil {
+			return fmt.Errorf("mark link pending: %w", err)
+		}
+		params = append(params, river.InsertManyParams{
+			Args:       tandem.PushArgs{Integration: name, Ref: ref},
+			InsertOpts: pushInsertOpts,
+		})
+	}
+	if len(params) == 0 {
+		return nil
+	}
+	if _, err := s.river.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("enqueue push: %w", err)
+	}
+	return nil
+}
+
+// pushInsertOpts keep one live push job per (integration, record). Completed,
+// cancelled and discarded jobs do not count, so a parked record takes new
+// writes as a fresh job.
+var pushInsertOpts = &river.InsertOpts{
+	Queue: QueuePush,
+	UniqueOpts: river.UniqueOpts{
+		ByArgs: true,
+		ByState: []rivertype.JobState{
+			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+			rivertype.JobStateRunning, rivertype.JobStateScheduled,
+		},
+	},
+}
+
+// Migrate brings the schema up to date: Tandem's own migrations, then
+// River's, in one transaction. It refuses a schema newer than this binary.
+func (s *Store[TTx]) Migrate(ctx context.Context) error {
+	migrations, err := readMigrations(s.e.Migrations)
+	if err != nil {
+		return err
+	}
+	rm, err := rivermigrate.New(s.e.Driver, &rivermigrate.Config{Logger: s.opts.Logger})
+	if err != nil {
+		return fmt.Errorf("river migrator: %w", err)
+	}
+	if s.e.LockMigrations != nil {
+		unlock, err := s.e.LockMigrations(ctx)
+		if err != nil {
+			return s.e.Translate(fmt.Errorf("lock migrations: %w", err))
+		}
+		defer unlock()
+	}
+	err = s.inTx(ctx, func(tx TTx, q Querier) error {
+		if err := q.Exec(ctx, `CREATE TABLE IF NOT EXISTS tandem_schema (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+			return fmt.Errorf("create tandem_schema: %w", err)
+		}
+		current, err := schemaVersion(ctx, q)
+		if err != nil {
+			return err
+		}
+		latest := migrations[len(migrations)-1].version
+		if current > latest {
+			return errSchemaNewer(current, latest)
+		}
+		for _, m := range migrations {
+			if m.version <= current {
+				continue
+			}
+			if err := q.Exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %04d_%s: %w", m.version, m.name, err)
+			}
+			if err := q.Exec(ctx, `INSERT INTO tandem_schema (version, name, applied_at) VALUES ($1, $2, $3)`,
+				m.version, m.name, s.now().Format(time.RFC3339)); err != nil {
+				return fmt.Errorf("record migration %d: %w", m.version, err)
+			}
+			s.opts.Logger.Info("migrated", "engine", s.e.Name, "version", m.version, "name", m.name)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// River's own migrations each take their own transaction: some of them
+	// (new enum values on Postgres) cannot share one with later statements.
+	if _, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return s.e.Translate(fmt.Errorf("river migrations: %w", err))
+	}
+	return nil
+}
+
+// CheckSchema returns nil when the database schema is exactly the one this
+// binary expects, and an error saying what differs otherwise.
+func (s *Store[TTx]) CheckSchema(ctx context.Context) error {
+	migrations, err := readMigrations(s.e.Migrations)
+	if err != nil {
+		return err
+	}
+	latest := migrations[len(migrations)-1].version
+	var current int
+	err = s.inTx(ctx, func(tx TTx, q Querier) error {
+		current, err = schemaVersion(ctx, q)
+		return err
+	})
+	switch {
+	case err != nil:
+		return fmt.Errorf("read schema version (run `tandem migrate`): %w", err)
+	case current > latest:
+		return errSchemaNewer(current, latest)
+	case current < latest:
+		return tandem.Errorf(tandem.EUNAVAILABLE, "database schema is at version %d, this binary needs %d: run `tandem migrate`", current, latest)
+	}
+	rm, err := rivermigrate.New(s.e.Driver, &rivermigrate.Config{Logger: s.opts.Logger})
+	if err != nil {
+		return fmt.Errorf("river migrator: %w", err)
+	}
+	res, err := rm.Validate(ctx, nil)
+	if err != nil {
+		return s.e.Translate(fmt.Errorf("validate river schema: %w", err))
+	}
+	if !res.OK {
+		return tandem.Errorf(tandem.EUNAVAILABLE, "queue schema is not current (%v): run `tandem migrate`", res.Messages)
+	}
+	return nil
+}
+
+func errSchemaNewer(current, latest int) error {
+	return tandem.Errorf(tandem.ECONFLICT, "database schema is at version %d, newer than this binary's %d: upgrade tandem", current, latest)
+}
+
+func schemaVersion(ctx context.Context, q Querier) (int, error) {
+	var v int
+	if err := q.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM tandem_schema`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}

@@ -1,0 +1,209 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/tandemsync/tandem"
+)
+
+func testCreateGet(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	ctx := context.Background()
+	in := &tandem.Customer{
+		Name: "Ada Lovelace", Email: "ada@example.com", Phone: "+44 20 7946 0000",
+		Address:  tandem.Address{Line1: "12 St James's Square", City: "London", PostalCode: "SW1Y 4JH", Country: "GB"},
+		Metadata: map[string]string{"plan": "pro", "ünï": "cødé"},
+	}
+	c := mustCreate(t, e.st, in)
+	if c.Version != 1 || c.ID == "" || c.CreatedAt.IsZero() || !c.CreatedAt.Equal(c.UpdatedAt) {
+		t.Fatalf("created = %+v, want version 1, an id and equal timestamps", c)
+	}
+	got, err := e.st.GetCustomer(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(c, got); diff != "" {
+		t.Fatalf("get differs from create (-create +get):\n%s", diff)
+	}
+	if diff := cmp.Diff(in, got, cmpopts.IgnoreFields(tandem.Customer{}, "ID", "Version", "CreatedAt", "UpdatedAt")); diff != "" {
+		t.Fatalf("stored fields differ (-in +stored):\n%s", diff)
+	}
+	_, err = e.st.GetCustomer(ctx, "tdmc_unknown")
+	wantCode(t, err, tandem.ENOTFOUND)
+}
+
+func testCreateInvalid(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	bad := map[string]*tandem.Customer{
+		"email":         {Email: "not an email"},
+		"metadata.a[b]": {Metadata: map[string]string{"a[b]": "x"}},
+		"name":          {Name: string(make([]rune, tandem.MaxNameLen+1))},
+	}
+	for field, c := range bad {
+		_, _, err := e.st.CreateCustomer(context.Background(), c, api)
+		var te *tandem.Error
+		if tandem.ErrorCode(err) != tandem.EINVALID || !errors.As(err, &te) || te.Field != field {
+			t.Errorf("create with bad %s: err = %v, want EINVALID naming %s", field, err, field)
+		}
+	}
+	page, err := e.st.ListCustomers(context.Background(), tandem.CustomerFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Customers) != 0 {
+		t.Fatalf("invalid creates stored %d customers", len(page.Customers))
+	}
+}
+
+func testIdempotentCreate(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	ctx := context.Background()
+	w := tandem.Write{Origin: tandem.OriginAPI, IdempotencyKey: "key-1", RequestHash: "h1"}
+
+	// Concurrent retries of one create: one customer, every caller sees it.
+	const n = 8
+	var (
+		wg  sync.WaitGroup
+		ids = make([]string, n)
+	)
+	for i := range n {
+		wg.Go(func() {
+			c, _, err := e.st.CreateCustomer(ctx, &tandem.Customer{Name: "Once"}, w)
+			if err != nil {
+				t.Errorf("create %d: %v", i, err)
+				return
+			}
+			ids[i] = c.ID
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("idempotent creates returned different ids: %v", ids)
+		}
+	}
+	c, replayed, err := e.st.CreateCustomer(ctx, &tandem.Customer{Name: "Once"}, w)
+	if err != nil || !replayed || c.ID != ids[0] {
+		t.Fatalf("retry = %v, replayed %v, %v; want replay of %s", c, replayed, err, ids[0])
+	}
+	_, _, err = e.st.CreateCustomer(ctx, &tandem.Customer{Name: "Other"}, tandem.Write{Origin: tandem.OriginAPI, IdempotencyKey: "key-1", RequestHash: "h2"})
+	wantCode(t, err, tandem.EINVALID)
+	page, _ := e.st.ListCustomers(ctx, tandem.CustomerFilter{})
+	if len(page.Customers) != 1 {
+		t.Fatalf("%d customers stored, want 1", len(page.Customers))
+	}
+	if got := e.jobs(t, "available"); got != 1 {
+		t.Fatalf("%d push jobs, want 1", got)
+	}
+}
+
+func testListPages(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	ctx := context.Background()
+	var want []string
+	for i := range 7 {
+		email := fmt.Sprintf("c%d@example.com", i%3)
+		want = append(want, mustCreate(t, e.st, &tandem.Customer{Name: fmt.Sprint(i), Email: email}).ID)
+	}
+	if err := e.st.DeleteCustomer(ctx, want[6], api); err != nil {
+		t.Fatal(err)
+	}
+	want = want[:6]
+	var got []string
+	f := tandem.CustomerFilter{Limit: 4}
+	for pages := 0; ; pages++ {
+		page, err := e.st.ListCustomers(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page.Customers {
+			got = append(got, c.ID)
+		}
+		if page.Next == "" {
+			if pages != 1 {
+				t.Fatalf("took %d pages, want 2", pages+1)
+			}
+			break
+		}
+		f.After = page.Next
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("pages (-want +got):\n%s", diff)
+	}
+	page, err := e.st.ListCustomers(ctx, tandem.CustomerFilter{Email: "c1@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Customers) != 2 || page.Customers[0].ID != want[1] || page.Customers[1].ID != want[4] {
+		t.Fatalf("email filter returned %v", page.Customers)
+	}
+}
+
+func testUpdateVersions(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	ctx := context.Background()
+	c := mustCreate(t, e.st, &tandem.Customer{Name: "A"})
+	u, err := e.st.UpdateCustomer(ctx, c.ID, tandem.Write{Origin: tandem.OriginAPI, IfVersion: 1}, rename("B"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Version != 2 || u.Name != "B" || !u.CreatedAt.Equal(c.CreatedAt) {
+		t.Fatalf("updated = %+v", u)
+	}
+	_, err = e.st.UpdateCustomer(ctx, c.ID, tandem.Write{Origin: tandem.OriginAPI, IfVersion: 1}, rename("C"))
+	wantCode(t, err, tandem.EPRECONDITION)
+	_, err = e.st.UpdateCustomer(ctx, c.ID, api, func(c *tandem.Customer) error { c.Email = "bad"; return nil })
+	wantCode(t, err, tandem.EINVALID)
+	got, _ := e.st.GetCustomer(ctx, c.ID)
+	if got.Name != "B" || got.Version != 2 || got.Email != "" {
+		t.Fatalf("failed updates changed the customer: %+v", got)
+	}
+	_, err = e.st.UpdateCustomer(ctx, "tdmc_nope", api, rename("X"))
+	wantCode(t, err, tandem.ENOTFOUND)
+}
+
+func testDeleteTombstone(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	ctx := context.Background()
+	c := mustCreate(t, e.st, &tandem.Customer{Name: "Gone"})
+	err := e.st.DeleteCustomer(ctx, c.ID, tandem.Write{Origin: tandem.OriginAPI, IfVersion: 7})
+	wantCode(t, err, tandem.EPRECONDITION)
+	if err := e.st.DeleteCustomer(ctx, c.ID, api); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.st.GetCustomer(ctx, c.ID)
+	wantCode(t, err, tandem.ENOTFOUND)
+	wantCode(t, e.st.DeleteCustomer(ctx, c.ID, api), tandem.ENOTFOUND)
+	_, err = e.st.UpdateCustomer(ctx, c.ID, api, rename("Back"))
+	wantCode(t, err, tandem.ENOTFOUND)
+	rec, err := e.st.LoadRecord(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.Deleted || rec.Version != 2 || rec.Customer.Name != "Gone" {
+		t.Fatalf("tombstone = %+v", rec)
+	}
+}
+
+func testSchema(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	ctx := context.Background()
+	if err := e.st.Migrate(ctx); err != nil {
+		t.Fatalf("second migrate: %v", err)
+	}
+	if err := e.st.CheckSchema(ctx); err != nil {
+		t.Fatalf("check schema: %v", err)
+	}
+	if err := e.raw.Exec(ctx, `INSERT INTO tandem_schema (version, name, applied_at) VALUES (999, 'future', 'x')`); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, e.st.CheckSchema(ctx), tandem.ECONFLICT)
+	wantCode(t, e.st.Migrate(ctx), tandem.ECONFLICT)
+}

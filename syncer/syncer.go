@@ -1,0 +1,134 @@
+// Package syncer is the sync engine's worker side: it runs the push jobs the
+// store enqueues with every catalog write. A push reads the record's current
+// state (never a copy taken at enqueue time), hands it to the integration,
+// records the outcome on the link and decides, from the integration's
+// classification of a failure, whether to retry, wait or park.
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tandemsync/tandem"
+)
+
+// store is what the syncer needs of a store.
+type store interface {
+	LoadRecord(ctx context.Context, ref tandem.Ref) (*tandem.Record, error)
+	GetLink(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Link, error)
+	FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (moved bool, err error)
+	RecordPushError(ctx context.Context, integration string, ref tandem.Ref, msg string, parked bool) error
+}
+
+// Syncer pushes local changes to the configured integrations.
+type Syncer struct {
+	store        store
+	integrations map[string]tandem.Integration
+	logger       *slog.Logger
+}
+
+// New returns a Syncer pushing to integrations through st. A nil logger
+// discards.
+func New(st store, integrations []tandem.Integration, logger *slog.Logger) *Syncer {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Syncer{store: st, integrations: map[string]tandem.Integration{}, logger: logger}
+	for _, in := range integrations {
+		s.integrations[in.Name()] = in
+	}
+	return s
+}
+
+// Register adds the syncer's workers to w.
+func (s *Syncer) Register(w *river.Workers) {
+	river.AddWorker(w, &pushWorker{s: s})
+}
+
+// pushWorker works push jobs. River runs at most one live job per
+// (integration, record) thanks to the jobs' unique options; FinishPush closes
+// the gap those leave while a job runs.
+type pushWorker struct {
+	river.WorkerDefaults[tandem.PushArgs]
+	s *Syncer
+}
+
+func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) error {
+	s, args := w.s, job.Args
+	in, ok := s.integrations[args.Integration]
+	if !ok {
+		err := fmt.Errorf("integration %q is not configured", args.Integration)
+		s.recordError(ctx, job, err, true)
+		return river.JobCancel(err)
+	}
+	rec, err := s.store.LoadRecord(ctx, args.Ref)
+	if err != nil {
+		return fmt.Errorf("load %s %s: %w", args.Ref.Kind, args.Ref.ID, err)
+	}
+	link, err := s.store.GetLink(ctx, args.Integration, args.Ref)
+	switch {
+	case tandem.ErrorCode(err) == tandem.ENOTFOUND:
+		link = &tandem.Link{Integration: args.Integration, Ref: args.Ref}
+	case err != nil:
+		return fmt.Errorf("load link: %w", err)
+	}
+
+	var res *tandem.PushResult
+	if link.SyncedVersion < rec.Version {
+		res, err = in.Push(ctx, rec, link)
+		if err != nil {
+			return s.fail(ctx, job, err)
+		}
+		s.logger.DebugContext(ctx, "pushed", "integration", args.Integration, "kind", args.Ref.Kind,
+			"id", args.Ref.ID, "version", rec.Version, "remote_id", res.RemoteID)
+	}
+	moved, err := s.store.FinishPush(ctx, job, rec.Version, res)
+	if err != nil {
+		// The push is done but not recorded: the retry pushes the same version
+		// again, which the integration's idempotency makes harmless.
+		return fmt.Errorf("finish push: %w", err)
+	}
+	if moved {
+		return river.JobSnooze(0) // a write landed while we pushed: push it now
+	}
+	return nil
+}
+
+// fail records a failed push and turns the integration's classification into
+// River's retry policy: park permanent failures, wait as long as the provider
+// asks, retry the rest with backoff until the attempts run out.
+func (s *Syncer) fail(ctx context.Context, job *river.Job[tandem.PushArgs], err error) error {
+	lastAttempt := job.Attempt >= job.MaxAttempts
+	var pe *tandem.ProviderError
+	if !errors.As(err, &pe) {
+		pe = &tandem.ProviderError{Class: tandem.Retry, Err: err}
+	}
+	switch pe.Class {
+	case tandem.Permanent:
+		s.recordError(ctx, job, err, true)
+		return river.JobCancel(err)
+	case tandem.RetryLater:
+		s.recordError(ctx, job, err, false)
+		return river.JobSnooze(pe.Delay)
+	default:
+		s.recordError(ctx, job, err, lastAttempt)
+		return err
+	}
+}
+
+func (s *Syncer) recordError(ctx context.Context, job *river.Job[tandem.PushArgs], err error, parked bool) {
+	args := job.Args
+	level := slog.LevelWarn
+	if parked {
+		level = slog.LevelError
+	}
+	s.logger.Log(ctx, level, "push failed", "integration", args.Integration, "kind", args.Ref.Kind,
+		"id", args.Ref.ID, "attempt", job.Attempt, "parked", parked, "error", err)
+	if rerr := s.store.RecordPushError(ctx, args.Integration, args.Ref, err.Error(), parked); rerr != nil {
+		s.logger.ErrorContext(ctx, "record push error", "error", rerr)
+	}
+}

@@ -1,0 +1,116 @@
+// Package tandem is the vocabulary of the Tandem sync engine: the catalog's
+// records, the links that tie them to remote systems, the integrations that
+// push them there, and the one error type every layer speaks.
+//
+// Architecture in a few lines:
+//
+//   - store/sqlite and store/postgres persist the catalog, the links and a River
+//     job queue in one database; every catalog write enqueues its push jobs in
+//     the same transaction (store/sqlstore holds the engine-neutral SQL, and
+//     store/storetest the one conformance suite both engines pass).
+//   - syncer works the push jobs: it reads the record's current state and hands
+//     it to an Integration, then records the outcome on the link.
+//   - httpapi serves the REST API (huma, OpenAPI 3.1) over a Catalog.
+//   - cmd/tandem wires the concrete types together; nothing else does.
+//
+// This package imports only the standard library.
+package tandem
+
+import "context"
+
+// Kind names an entity kind of the catalog. The engine treats kinds
+// generically; each kind has its own table and API.
+type Kind string
+
+// KindCustomer is the kind of a Customer.
+const KindCustomer Kind = "customer"
+
+// Ref names one record of the catalog.
+type Ref struct {
+	Kind Kind   `json:"kind"`
+	ID   string `json:"id"`
+}
+
+// OriginAPI is the origin of writes made through Tandem's own API. Writes
+// applied from an integration carry that integration's name as origin, so the
+// engine never pushes a change back to where it came from.
+const OriginAPI = "api"
+
+// Write describes where a catalog write comes from and what it expects.
+type Write struct {
+	// Origin is OriginAPI or the name of the integration the change came from.
+	// Every configured integration except the origin gets a push job.
+	Origin string
+	// IfVersion, when non-zero, makes the write fail with EPRECONDITION unless
+	// the record's current version equals it.
+	IfVersion int64
+	// IdempotencyKey, on a create, makes a retried create return the first
+	// result. RequestHash fingerprints the request, so reuse of a key for a
+	// different request is refused.
+	IdempotencyKey string
+	RequestHash    string
+}
+
+// Catalog is the local customer catalog: the write path every change takes,
+// whether it comes from the API or from an integration.
+type Catalog interface {
+	// CreateCustomer stores a new customer. replayed reports that w's
+	// idempotency key was seen before and c is the first result.
+	CreateCustomer(ctx context.Context, c *Customer, w Write) (created *Customer, replayed bool, err error)
+	// GetCustomer returns a live customer; ENOTFOUND for unknown or deleted ids.
+	GetCustomer(ctx context.Context, id string) (*Customer, error)
+	// ListCustomers returns one page of live customers in id order.
+	ListCustomers(ctx context.Context, f CustomerFilter) (*CustomerPage, error)
+	// UpdateCustomer applies change to the stored customer and saves the result
+	// as a new version.
+	UpdateCustomer(ctx context.Context, id string, w Write, change func(*Customer) error) (*Customer, error)
+	// DeleteCustomer turns the customer into a tombstone, kept for sync and
+	// invisible to reads.
+	DeleteCustomer(ctx context.Context, id string, w Write) error
+	// Links returns the sync state of a record, one link per integration.
+	Links(ctx context.Context, ref Ref) ([]*Link, error)
+	// Failures returns the links whose push is parked, oldest first.
+	Failures(ctx context.Context) ([]*Link, error)
+}
+
+// Record is the current local state of one catalog record, as the engine
+// pushes it: exactly one of the kind-specific fields is set.
+type Record struct {
+	Ref     Ref
+	Version int64
+	Deleted bool
+	// Customer is set when Ref.Kind is KindCustomer (also for a tombstone).
+	Customer *Customer
+}
+
+// PushArgs are the arguments of a push job: they name a record and an
+// integration, never a copy of the record's data, so the worker always pushes
+// the latest state and a burst of writes coalesces into one job.
+type PushArgs struct {
+	Integration string `json:"integration"`
+	Ref         Ref    `json:"ref"`
+}
+
+// Kind is the job kind of push jobs in the queue.
+func (PushArgs) Kind() string { return "push" }
+
+// Integration pushes local records to one external system. Implementations
+// classify their failures with ProviderError; the engine alone decides whether
+// to retry, wait or park.
+type Integration interface {
+	// Name is the integration's stable name ("stripe"), used as origin and in
+	// links.
+	Name() string
+	// Push makes the remote side match rec. link is the record's current link
+	// to this integration (zero for a record never pushed).
+	Push(ctx context.Context, rec *Record, link *Link) (*PushResult, error)
+}
+
+// PushResult is what a successful push reports back to the link.
+type PushResult struct {
+	// RemoteID is the record's id in the remote system.
+	RemoteID string
+	// Base is the state both sides agree on after the push (a snapshot the
+	// integration may use for three-way merges); optional.
+	Base []byte
+}
