@@ -1,0 +1,210 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a Tandem process. Every field comes
+// from an environment variable, then from a flag of the same name on top.
+type Config struct {
+	Addr            string
+	DatabaseURL     string
+	APIToken        string
+	AutoMigrate     bool
+	LogLevel        slog.Level
+	PollInterval    time.Duration
+	Workers         int
+	ShutdownTimeout time.Duration
+}
+
+// setting is one configuration entry: its variable, its flag, and where it goes.
+type setting struct {
+	env, flag, usage string
+	// secret settings may also be read from the file named by env+"_FILE"
+	// and are never printed.
+	secret bool
+	value  flag.Value
+}
+
+// settings lists every setting of c with its default.
+func (c *Config) settings() []setting {
+	*c = Config{
+		Addr:            "127.0.0.1:8080",
+		DatabaseURL:     "sqlite:data/tandem.db",
+		AutoMigrate:     true,
+		LogLevel:        slog.LevelInfo,
+		PollInterval:    50 * time.Millisecond,
+		Workers:         10,
+		ShutdownTimeout: 25 * time.Second,
+	}
+	return []setting{
+		{env: "TANDEM_ADDR", flag: "addr", usage: "address the API listens on", value: (*stringValue)(&c.Addr)},
+		{env: "TANDEM_DATABASE_URL", flag: "database-url", secret: true,
+			usage: "sqlite:PATH or postgres://user:pass@host/db", value: (*stringValue)(&c.DatabaseURL)},
+		{env: "TANDEM_API_TOKEN", flag: "api-token", secret: true,
+			usage: "bearer token every API call must carry (required off loopback)", value: (*stringValue)(&c.APIToken)},
+		{env: "TANDEM_AUTO_MIGRATE", flag: "auto-migrate", usage: "migrate the database on start",
+			value: (*boolValue)(&c.AutoMigrate)},
+		{env: "TANDEM_LOG_LEVEL", flag: "log-level", usage: "debug, info, warn or error", value: (*levelValue)(&c.LogLevel)},
+		{env: "TANDEM_QUEUE_POLL_INTERVAL", flag: "queue-poll-interval", usage: "how often idle workers look for jobs",
+			value: (*durationValue)(&c.PollInterval)},
+		{env: "TANDEM_WORKERS", flag: "workers", usage: "sync jobs run at once by this process", value: (*intValue)(&c.Workers)},
+		{env: "TANDEM_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout",
+			usage: "how long a stop waits for requests and jobs in flight", value: (*durationValue)(&c.ShutdownTimeout)},
+	}
+}
+
+// LoadConfig reads the configuration from getenv and then args (flags).
+func LoadConfig(name string, args []string, getenv func(string) string, output io.Writer) (*Config, error) {
+	c := &Config{}
+	settings := c.settings()
+	fs := flag.NewFlagSet("tandem "+name, flag.ContinueOnError)
+	fs.SetOutput(output)
+	for _, s := range settings {
+		v := getenv(s.env)
+		if file := getenv(s.env + "_FILE"); s.secret && file != "" {
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return nil, fmt.Errorf("%s_FILE: %w", s.env, err)
+			}
+			v = strings.TrimSpace(string(b))
+		}
+		if v != "" {
+			if err := s.value.Set(v); err != nil {
+				return nil, fmt.Errorf("%s: %w", s.env, err)
+			}
+		}
+		usage := fmt.Sprintf("%s (env %s", s.usage, s.env)
+		if s.secret {
+			usage += ", or a file named by " + s.env + "_FILE"
+		}
+		value := s.value
+		if s.secret {
+			value = secretValue{value} // never print a secret as a flag's default
+		}
+		fs.Var(value, s.flag, usage+")")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return c, c.Validate()
+}
+
+// Validate reports the first setting that cannot work.
+func (c *Config) Validate() error {
+	if _, _, err := c.Database(); err != nil {
+		return err
+	}
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("TANDEM_ADDR %q: want host:port", c.Addr)
+	}
+	if !isLoopback(host) && c.APIToken == "" {
+		return fmt.Errorf("TANDEM_ADDR %q listens beyond loopback: set TANDEM_API_TOKEN so the API is authenticated", c.Addr)
+	}
+	switch {
+	case c.PollInterval < time.Millisecond:
+		return errors.New("TANDEM_QUEUE_POLL_INTERVAL must be at least 1ms")
+	case c.Workers < 1:
+		return errors.New("TANDEM_WORKERS must be at least 1")
+	case c.ShutdownTimeout <= 0:
+		return errors.New("TANDEM_SHUTDOWN_TIMEOUT must be positive")
+	}
+	return nil
+}
+
+// Database returns the engine ("sqlite" or "postgres") and its location.
+func (c *Config) Database() (engine, location string, err error) {
+	switch {
+	case strings.HasPrefix(c.DatabaseURL, "sqlite:"):
+		path := strings.TrimPrefix(c.DatabaseURL, "sqlite:")
+		if path == "" {
+			return "", "", errors.New("TANDEM_DATABASE_URL: sqlite: needs a file path")
+		}
+		return "sqlite", path, nil
+	case strings.HasPrefix(c.DatabaseURL, "postgres://"), strings.HasPrefix(c.DatabaseURL, "postgresql://"):
+		return "postgres", c.DatabaseURL, nil
+	}
+	return "", "", errors.New("TANDEM_DATABASE_URL: want sqlite:PATH or postgres://…")
+}
+
+// LogValue prints the configuration with secrets redacted.
+func (c *Config) LogValue() slog.Value {
+	db := c.DatabaseURL
+	if u, err := url.Parse(db); err == nil && u.User != nil {
+		db = u.Redacted()
+	}
+	token := ""
+	if c.APIToken != "" {
+		token = "(set)"
+	}
+	return slog.GroupValue(
+		slog.String("addr", c.Addr), slog.String("database_url", db), slog.String("api_token", token),
+		slog.Bool("auto_migrate", c.AutoMigrate), slog.String("log_level", c.LogLevel.String()),
+		slog.Duration("queue_poll_interval", c.PollInterval), slog.Int("workers", c.Workers),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+	)
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// flag.Value implementations over the Config's fields.
+type (
+	stringValue   string
+	boolValue     bool
+	intValue      int
+	durationValue time.Duration
+	levelValue    slog.Level
+)
+
+// secretValue hides a secret setting's value from flag usage output.
+type secretValue struct{ flag.Value }
+
+func (secretValue) String() string { return "" }
+
+func (v *stringValue) Set(s string) error { *v = stringValue(s); return nil }
+func (v *stringValue) String() string     { return string(*v) }
+
+func (v *boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	*v = boolValue(b)
+	return err
+}
+func (v *boolValue) String() string   { return strconv.FormatBool(bool(*v)) }
+func (v *boolValue) IsBoolFlag() bool { return true }
+
+func (v *intValue) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	*v = intValue(n)
+	return err
+}
+func (v *intValue) String() string { return strconv.Itoa(int(*v)) }
+
+func (v *durationValue) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	*v = durationValue(d)
+	return err
+}
+func (v *durationValue) String() string { return time.Duration(*v).String() }
+
+func (v *levelValue) Set(s string) error { return (*slog.Level)(v).UnmarshalText([]byte(s)) }
+func (v *levelValue) String() string     { return slog.Level(*v).String() }

@@ -1,0 +1,94 @@
+// Command tandem runs the Tandem sync engine: its API, its sync workers and
+// its database maintenance. Run `tandem help` for the subcommands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/tandemsync/tandem"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	p := &program{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
+	if err := p.run(ctx, os.Args[1:]); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "tandem:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+// program is one run of the command, with its environment made explicit so
+// tests can run it in-process.
+type program struct {
+	getenv         func(string) string
+	stdout, stderr io.Writer
+	// integrations are added to the ones the configuration turns on.
+	integrations []tandem.Integration
+	// listening, when set, is told the API's address once it accepts
+	// connections.
+	listening func(addr string)
+}
+
+const usage = `Tandem keeps your customer catalog in two-way sync with external catalogs.
+
+Usage: tandem <command> [flags]
+
+Commands:
+  serve     run the API and the sync workers
+  migrate   bring the database schema up to date and exit
+  version   print the version
+  help      print this help
+
+Every flag can also be set by an environment variable: see "tandem serve -h".
+`
+
+func (p *program) run(ctx context.Context, args []string) error {
+	cmd := "help"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return p.serve(ctx, args)
+	case "migrate":
+		return p.migrate(ctx, args)
+	case "version":
+		fmt.Fprintln(p.stdout, "tandem", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(p.stdout, usage)
+		return nil
+	}
+	fmt.Fprint(p.stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// setup loads the configuration of a subcommand and makes its logger.
+func (p *program) setup(name string, args []string) (*Config, *slog.Logger, error) {
+	cfg, err := LoadConfig(name, args, p.getenv, p.stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	logger := slog.New(slog.NewTextHandler(p.stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	return cfg, logger, nil
+}
+
+// version is the module version the binary was built from.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}

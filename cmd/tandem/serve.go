@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tandemsync/tandem/httpapi"
+	"github.com/tandemsync/tandem/syncer"
+)
+
+// serve runs the API and the sync workers until ctx ends, then stops
+// gracefully: no new connections, requests and jobs in flight finish within
+// the shutdown timeout.
+func (p *program) serve(ctx context.Context, args []string) error {
+	cfg, logger, err := p.setup("serve", args)
+	if err != nil {
+		return err
+	}
+	logger.Info("starting tandem", "version", version(), "config", cfg)
+
+	integrations := p.integrations
+	names := make([]string, 0, len(integrations))
+	for _, in := range integrations {
+		names = append(names, in.Name())
+	}
+	workers := river.NewWorkers()
+	st, err := openStore(ctx, cfg, logger, names, workers)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if cfg.AutoMigrate {
+		err = st.Migrate(ctx)
+	} else {
+		err = st.CheckSchema(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("database schema: %w", err)
+	}
+	syncer.New(st, integrations, logger).Register(workers)
+	if err := st.Start(ctx); err != nil {
+		return fmt.Errorf("start workers: %w", err)
+	}
+
+	api := httpapi.New(st, st, httpapi.Config{Token: cfg.APIToken, Version: version(), Logger: logger})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		p.stopWorkers(st, cfg)
+		return err
+	}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	logger.Info("listening", "url", "http://"+ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs",
+		"integrations", names)
+	if p.listening != nil {
+		p.listening(ln.Addr().String())
+	}
+
+	select {
+	case err := <-served:
+		p.stopWorkers(st, cfg)
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("requests still in flight at shutdown", "error", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		logger.Warn("serve", "error", err)
+	}
+	p.stopWorkers(st, cfg)
+	logger.Info("stopped")
+	return nil
+}
+
+// stopWorkers lets running jobs finish within the shutdown timeout; the ones
+// still running then are cancelled and run again after the next start.
+func (p *program) stopWorkers(st store, cfg *Config) {
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	_ = st.Stop(ctx)
+}

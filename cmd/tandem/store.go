@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tandemsync/tandem"
+	"github.com/tandemsync/tandem/store/postgres"
+	"github.com/tandemsync/tandem/store/sqlite"
+	"github.com/tandemsync/tandem/store/sqlstore"
+)
+
+// store is what the command needs of a store, whatever its engine.
+type store interface {
+	tandem.Catalog
+	LoadRecord(ctx context.Context, ref tandem.Ref) (*tandem.Record, error)
+	GetLink(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Link, error)
+	FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (bool, error)
+	RecordPushError(ctx context.Context, integration string, ref tandem.Ref, msg string, parked bool) error
+	Migrate(ctx context.Context) error
+	CheckSchema(ctx context.Context) error
+	Ping(ctx context.Context) error
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	Close()
+}
+
+// openStore opens the store cfg names. workers nil makes it insert-only.
+func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, integrations []string, workers *river.Workers) (store, error) {
+	opts := sqlstore.Options{
+		Integrations:      integrations,
+		Workers:           workers,
+		MaxWorkers:        cfg.Workers,
+		FetchPollInterval: cfg.PollInterval,
+		Logger:            logger,
+	}
+	engine, location, err := cfg.Database()
+	if err != nil {
+		return nil, err
+	}
+	switch engine {
+	case "sqlite":
+		return sqlite.Open(location, opts)
+	case "postgres":
+		return postgres.Open(ctx, location, opts)
+	}
+	return nil, fmt.Errorf("unknown database engine %q", engine)
+}

@@ -1,0 +1,290 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/tandemsync/tandem"
+)
+
+// customerBody is a customer as the API shows it.
+type customerBody struct {
+	ID        string            `json:"id" doc:"Tandem's id of the customer, never a provider's" example:"tdmc_06h16nmf8y7mjs47evpptejw60"`
+	Name      string            `json:"name"`
+	Email     string            `json:"email"`
+	Phone     string            `json:"phone"`
+	Address   addressBody       `json:"address"`
+	Metadata  map[string]string `json:"metadata"`
+	Version   int64             `json:"version" doc:"Increments on every change; also the ETag"`
+	CreatedAt time.Time         `json:"created_at"`
+	UpdatedAt time.Time         `json:"updated_at"`
+}
+
+type addressBody struct {
+	Line1      string `json:"line1,omitempty" maxLength:"200"`
+	Line2      string `json:"line2,omitempty" maxLength:"200"`
+	City       string `json:"city,omitempty" maxLength:"200"`
+	State      string `json:"state,omitempty" maxLength:"200"`
+	PostalCode string `json:"postal_code,omitempty" maxLength:"200"`
+	Country    string `json:"country,omitempty" maxLength:"200"`
+}
+
+// customerFields are the writable fields of a customer (create, replace).
+type customerFields struct {
+	Name     string            `json:"name,omitempty" maxLength:"256"`
+	Email    string            `json:"email,omitempty" maxLength:"512" doc:"An email address (addr-spec), or empty"`
+	Phone    string            `json:"phone,omitempty" maxLength:"20"`
+	Address  addressBody       `json:"address,omitempty"`
+	Metadata map[string]string `json:"metadata,omitempty" maxProperties:"50" doc:"At most 50 keys of at most 40 characters without [ or ], values of at most 500 characters"`
+}
+
+// customerPatch is a partial update: absent fields stay as they are.
+type customerPatch struct {
+	Name     *string           `json:"name,omitempty" maxLength:"256" doc:"Empty clears the name"`
+	Email    *string           `json:"email,omitempty" maxLength:"512" doc:"Empty clears the email"`
+	Phone    *string           `json:"phone,omitempty" maxLength:"20" doc:"Empty clears the phone"`
+	Address  *addressBody      `json:"address,omitempty" doc:"Replaces the whole address"`
+	Metadata map[string]string `json:"metadata,omitempty" maxProperties:"50" doc:"Merged into the metadata; an empty value removes its key"`
+}
+
+type customerOutput struct {
+	ETag     string `header:"ETag"`
+	Location string `header:"Location"`
+	Replayed string `header:"Idempotent-Replayed" doc:"\"true\" when an Idempotency-Key replayed the first result"`
+	Body     customerBody
+}
+
+type createCustomerInput struct {
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retried create return the first result instead of creating a second customer"`
+	Body           customerFields
+}
+
+type customerIDInput struct {
+	ID string `path:"id" maxLength:"64"`
+}
+
+type conditionalInput struct {
+	ID      string `path:"id" maxLength:"64"`
+	IfMatch string `header:"If-Match" doc:"The ETag (version) the change applies to; 412 when the customer changed since"`
+}
+
+type replaceCustomerInput struct {
+	conditionalInput
+	Body customerFields
+}
+
+type patchCustomerInput struct {
+	conditionalInput
+	Body customerPatch
+}
+
+type listCustomersInput struct {
+	Limit  int    `query:"limit" minimum:"1" maximum:"100" default:"20"`
+	Cursor string `query:"cursor" doc:"next_cursor of the previous page"`
+	Email  string `query:"email" doc:"Only customers with exactly this email"`
+}
+
+type listCustomersOutput struct {
+	Body struct {
+		Data       []customerBody `json:"data"`
+		NextCursor string         `json:"next_cursor,omitempty" doc:"Cursor of the next page; absent on the last page"`
+	}
+}
+
+func (s *Server) createCustomer(ctx context.Context, in *createCustomerInput) (*customerOutput, error) {
+	w := tandem.Write{Origin: tandem.OriginAPI}
+	if in.IdempotencyKey != "" {
+		raw, _ := json.Marshal(in.Body)
+		sum := sha256.Sum256(raw)
+		w.IdempotencyKey, w.RequestHash = "customers:"+in.IdempotencyKey, hex.EncodeToString(sum[:])
+	}
+	c, replayed, err := s.catalog.CreateCustomer(ctx, in.Body.customer(), w)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	out := newCustomerOutput(c)
+	out.Location = "/customers/" + c.ID
+	if replayed {
+		out.Replayed = "true"
+	}
+	return out, nil
+}
+
+func (s *Server) getCustomer(ctx context.Context, in *customerIDInput) (*customerOutput, error) {
+	c, err := s.catalog.GetCustomer(ctx, in.ID)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return newCustomerOutput(c), nil
+}
+
+func (s *Server) listCustomers(ctx context.Context, in *listCustomersInput) (*listCustomersOutput, error) {
+	after, ok := decodeCursor(in.Cursor)
+	if !ok {
+		return nil, huma.Error400BadRequest("invalid cursor", &huma.ErrorDetail{
+			Location: "query.cursor", Message: "not a cursor returned by this API", Value: in.Cursor})
+	}
+	page, err := s.catalog.ListCustomers(ctx, tandem.CustomerFilter{Email: in.Email, After: after, Limit: in.Limit})
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	out := &listCustomersOutput{}
+	out.Body.Data = make([]customerBody, 0, len(page.Customers))
+	for _, c := range page.Customers {
+		out.Body.Data = append(out.Body.Data, newCustomerBody(c))
+	}
+	if page.Next != "" {
+		out.Body.NextCursor = encodeCursor(page.Next)
+	}
+	return out, nil
+}
+
+func (s *Server) patchCustomer(ctx context.Context, in *patchCustomerInput) (*customerOutput, error) {
+	p := in.Body
+	return s.update(ctx, &in.conditionalInput, func(c *tandem.Customer) error {
+		for _, f := range []struct {
+			dst *string
+			src *string
+		}{{&c.Name, p.Name}, {&c.Email, p.Email}, {&c.Phone, p.Phone}} {
+			if f.src != nil {
+				*f.dst = *f.src
+			}
+		}
+		if p.Address != nil {
+			c.Address = tandem.Address(*p.Address)
+		}
+		for k, v := range p.Metadata {
+			if v == "" {
+				delete(c.Metadata, k)
+			} else {
+				c.Metadata[k] = v
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Server) replaceCustomer(ctx context.Context, in *replaceCustomerInput) (*customerOutput, error) {
+	return s.update(ctx, &in.conditionalInput, func(c *tandem.Customer) error {
+		next := in.Body.customer()
+		c.Name, c.Email, c.Phone, c.Address, c.Metadata = next.Name, next.Email, next.Phone, next.Address, next.Metadata
+		return nil
+	})
+}
+
+func (s *Server) update(ctx context.Context, in *conditionalInput, change func(*tandem.Customer) error) (*customerOutput, error) {
+	version, err := parseIfMatch(in.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.catalog.UpdateCustomer(ctx, in.ID, tandem.Write{Origin: tandem.OriginAPI, IfVersion: version}, change)
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return newCustomerOutput(c), nil
+}
+
+func (s *Server) deleteCustomer(ctx context.Context, in *conditionalInput) (*struct{}, error) {
+	version, err := parseIfMatch(in.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.catalog.DeleteCustomer(ctx, in.ID, tandem.Write{Origin: tandem.OriginAPI, IfVersion: version}); err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return nil, nil
+}
+
+func (f *customerFields) customer() *tandem.Customer {
+	return &tandem.Customer{Name: f.Name, Email: f.Email, Phone: f.Phone,
+		Address: tandem.Address(f.Address), Metadata: f.Metadata}
+}
+
+func newCustomerBody(c *tandem.Customer) customerBody {
+	md := c.Metadata
+	if md == nil {
+		md = map[string]string{}
+	}
+	return customerBody{ID: c.ID, Name: c.Name, Email: c.Email, Phone: c.Phone, Address: addressBody(c.Address),
+		Metadata: md, Version: c.Version, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+}
+
+func newCustomerOutput(c *tandem.Customer) *customerOutput {
+	return &customerOutput{ETag: etag(c.Version), Body: newCustomerBody(c)}
+}
+
+func etag(version int64) string { return `"` + strconv.FormatInt(version, 10) + `"` }
+
+// parseIfMatch reads an If-Match header: empty or * (0: any version), or one
+// ETag as this API sends them, weak or strong.
+func parseIfMatch(h string) (int64, error) {
+	h = strings.TrimSpace(h)
+	if h == "" || h == "*" {
+		return 0, nil
+	}
+	tag := strings.TrimPrefix(h, "W/")
+	if len(tag) >= 2 && tag[0] == '"' && tag[len(tag)-1] == '"' {
+		if v, err := strconv.ParseInt(tag[1:len(tag)-1], 10, 64); err == nil && v > 0 {
+			return v, nil
+		}
+	}
+	return 0, huma.Error400BadRequest("invalid If-Match", &huma.ErrorDetail{
+		Location: "header.If-Match", Message: `must be * or one ETag such as "3"`, Value: h})
+}
+
+// Cursors are opaque to clients; they carry the last id of the page.
+const cursorPrefix = "c1:"
+
+func encodeCursor(id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + id))
+}
+
+// decodeCursor returns the id a cursor carries ("" for no cursor) and
+// whether the cursor is one this API made.
+func decodeCursor(c string) (string, bool) {
+	if c == "" {
+		return "", true
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || !strings.HasPrefix(string(b), cursorPrefix+tandem.CustomerIDPrefix) {
+		return "", false
+	}
+	return strings.TrimPrefix(string(b), cursorPrefix), true
+}
+
+// healthOutput is the body of the health probes.
+type healthOutput struct {
+	Body struct {
+		Status string `json:"status" example:"ok"`
+	}
+}
+
+func (s *Server) healthz(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+	out := &healthOutput{}
+	out.Body.Status = "ok"
+	return out, nil
+}
+
+func (s *Server) readyz(ctx context.Context, _ *struct{}) (*healthOutput, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.health.Ping(ctx); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "not ready: database", "error", err)
+		return nil, huma.NewError(http.StatusServiceUnavailable, "the database is unreachable")
+	}
+	if err := s.health.CheckSchema(ctx); err != nil {
+		return nil, huma.NewError(http.StatusServiceUnavailable, "the database schema is not current: "+tandem.ErrorMessage(err))
+	}
+	out := &healthOutput{}
+	out.Body.Status = "ok"
+	return out, nil
+}

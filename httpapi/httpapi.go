@@ -1,0 +1,206 @@
+// Package httpapi serves Tandem's REST API: the customer catalog and the sync
+// state of its records, described by an OpenAPI 3.1 document generated from
+// the Go types (huma), with RFC 9457 problem+json errors that name the
+// offending field.
+package httpapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/tandemsync/tandem"
+)
+
+// Health is what the readiness probe checks.
+type Health interface {
+	Ping(ctx context.Context) error
+	CheckSchema(ctx context.Context) error
+}
+
+// Config configures the API.
+type Config struct {
+	// Token, when set, is required as "Authorization: Bearer <token>" on every
+	// call except the health probes and the API's own documentation.
+	Token string
+	// Version is the program's version, shown in the OpenAPI document.
+	Version string
+	Logger  *slog.Logger
+}
+
+// Server is the API's http.Handler.
+type Server struct {
+	catalog tandem.Catalog
+	health  Health
+	cfg     Config
+	api     huma.API
+	handler http.Handler
+}
+
+// New returns the API over catalog.
+func New(catalog tandem.Catalog, health Health, cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{catalog: catalog, health: health, cfg: cfg}
+	mux := http.NewServeMux()
+	hc := huma.DefaultConfig("Tandem", cfg.Version)
+	hc.Info.Description = "Two-way sync of your customer catalog with external catalogs."
+	hc.OpenAPIPath = "/openapi"
+	hc.CreateHooks = nil // no $schema links in bodies
+	if cfg.Token != "" {
+		hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{
+			"bearer": {Type: "http", Scheme: "bearer"},
+		}
+		hc.Security = []map[string][]string{{"bearer": {}}}
+	}
+	s.api = humago.New(mux, hc)
+	s.routes()
+	s.handler = s.recoverer(s.logRequests(s.authenticate(mux)))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// routes lists every operation of the API.
+func (s *Server) routes() {
+	open := []map[string][]string{} // no authentication
+	huma.Register(s.api, huma.Operation{OperationID: "healthz", Method: http.MethodGet, Path: "/healthz",
+		Summary: "Liveness: the process is up", Tags: []string{"Health"}, Security: open}, s.healthz)
+	huma.Register(s.api, huma.Operation{OperationID: "readyz", Method: http.MethodGet, Path: "/readyz",
+		Summary: "Readiness: the database answers and its schema is current", Tags: []string{"Health"},
+		Security: open, Errors: []int{503}}, s.readyz)
+
+	huma.Register(s.api, huma.Operation{OperationID: "create-customer", Method: http.MethodPost, Path: "/customers",
+		Summary: "Create a customer", Tags: []string{"Customers"}, DefaultStatus: http.StatusCreated,
+		Errors: []int{400, 413, 422, 503}}, s.createCustomer)
+	huma.Register(s.api, huma.Operation{OperationID: "list-customers", Method: http.MethodGet, Path: "/customers",
+		Summary: "List customers", Tags: []string{"Customers"}, Errors: []int{400, 422, 503}}, s.listCustomers)
+	huma.Register(s.api, huma.Operation{OperationID: "get-customer", Method: http.MethodGet, Path: "/customers/{id}",
+		Summary: "Get a customer", Tags: []string{"Customers"}, Errors: []int{404, 503}}, s.getCustomer)
+	huma.Register(s.api, huma.Operation{OperationID: "patch-customer", Method: http.MethodPatch, Path: "/customers/{id}",
+		Summary: "Update some fields of a customer", Tags: []string{"Customers"},
+		Errors: []int{400, 404, 412, 413, 422, 503}}, s.patchCustomer)
+	huma.Register(s.api, huma.Operation{OperationID: "replace-customer", Method: http.MethodPut, Path: "/customers/{id}",
+		Summary: "Replace a customer", Tags: []string{"Customers"},
+		Errors: []int{400, 404, 412, 413, 422, 503}}, s.replaceCustomer)
+	huma.Register(s.api, huma.Operation{OperationID: "delete-customer", Method: http.MethodDelete, Path: "/customers/{id}",
+		Summary: "Delete a customer", Tags: []string{"Customers"}, DefaultStatus: http.StatusNoContent,
+		Errors: []int{400, 404, 412, 503}}, s.deleteCustomer)
+	huma.Register(s.api, huma.Operation{OperationID: "get-customer-sync", Method: http.MethodGet, Path: "/customers/{id}/sync",
+		Summary: "Sync state of a customer, per integration", Tags: []string{"Sync"}, Errors: []int{404, 503}}, s.customerSync)
+	huma.Register(s.api, huma.Operation{OperationID: "list-sync-failures", Method: http.MethodGet, Path: "/sync/failures",
+		Summary: "Records whose sync is parked with an error", Tags: []string{"Sync"}, Errors: []int{503}}, s.syncFailures)
+}
+
+// problem turns an application error into the API's problem+json answer.
+// Internal errors are logged and answered without detail.
+func (s *Server) problem(ctx context.Context, err error) error {
+	var te *tandem.Error
+	errors.As(err, &te)
+	switch tandem.ErrorCode(err) {
+	case tandem.EINVALID:
+		detail := &huma.ErrorDetail{Message: te.Message}
+		if te.Field != "" {
+			detail.Location = "body." + te.Field
+			if strings.EqualFold(te.Field, "Idempotency-Key") {
+				detail.Location = "header.Idempotency-Key"
+			}
+		}
+		return huma.Error422UnprocessableEntity("validation failed", detail)
+	case tandem.ENOTFOUND:
+		return huma.Error404NotFound(te.Message)
+	case tandem.ECONFLICT:
+		return huma.Error409Conflict(te.Message)
+	case tandem.EPRECONDITION:
+		return huma.Error412PreconditionFailed(te.Message)
+	case tandem.EUNAVAILABLE:
+		s.cfg.Logger.WarnContext(ctx, "database unavailable", "error", err)
+		return huma.Error503ServiceUnavailable("the database is unavailable; retry later")
+	default:
+		s.cfg.Logger.ErrorContext(ctx, "internal error", "error", err)
+		return huma.Error500InternalServerError("internal error")
+	}
+}
+
+// authenticate requires the bearer token, when one is configured, on every
+// path but the health probes and the documentation.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	if s.cfg.Token == "" {
+		return next
+	}
+	want := []byte("Bearer " + s.cfg.Token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/healthz", "/readyz", "/docs", "/openapi.json", "/openapi.yaml", "/openapi-3.0.json", "/openapi-3.0.yaml":
+			next.ServeHTTP(w, r)
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tandem"`)
+			writeProblem(w, http.StatusUnauthorized, "a valid bearer token is required")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recoverer answers a panic with a bare 500 problem and logs it; the client
+// never sees a stack trace.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.cfg.Logger.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				writeProblem(w, http.StatusInternalServerError, "internal error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// logRequests logs every request at debug level and failures at warn.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		level := slog.LevelDebug
+		if sw.status >= 500 {
+			level = slog.LevelWarn
+		}
+		s.cfg.Logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+			"status", sw.status, "duration", time.Since(start))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// writeProblem answers a problem+json error from outside huma's handlers.
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(&huma.ErrorModel{Title: http.StatusText(status), Status: status, Detail: detail})
+}
