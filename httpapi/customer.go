@@ -72,19 +72,21 @@ type customerIDInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
-type conditionalInput struct {
+type deleteCustomerInput struct {
 	ID      string `path:"id" maxLength:"64"`
 	IfMatch string `header:"If-Match" doc:"The ETag (version) the change applies to; 412 when the customer changed since"`
 }
 
 type replaceCustomerInput struct {
-	conditionalInput
-	Body customerFields
+	ID      string `path:"id" maxLength:"64"`
+	IfMatch string `header:"If-Match" doc:"The ETag (version) the change applies to; 412 when the customer changed since"`
+	Body    customerFields
 }
 
 type patchCustomerInput struct {
-	conditionalInput
-	Body customerPatch
+	ID      string `path:"id" maxLength:"64"`
+	IfMatch string `header:"If-Match" doc:"The ETag (version) the change applies to; 412 when the customer changed since"`
+	Body    customerPatch
 }
 
 type listCustomersInput struct {
@@ -150,7 +152,7 @@ func (s *Server) listCustomers(ctx context.Context, in *listCustomersInput) (*li
 
 func (s *Server) patchCustomer(ctx context.Context, in *patchCustomerInput) (*customerOutput, error) {
 	p := in.Body
-	return s.update(ctx, &in.conditionalInput, func(c *tandem.Customer) error {
+	return s.update(ctx, in.ID, in.IfMatch, func(c *tandem.Customer) error {
 		for _, f := range []struct {
 			dst *string
 			src *string
@@ -174,26 +176,26 @@ func (s *Server) patchCustomer(ctx context.Context, in *patchCustomerInput) (*cu
 }
 
 func (s *Server) replaceCustomer(ctx context.Context, in *replaceCustomerInput) (*customerOutput, error) {
-	return s.update(ctx, &in.conditionalInput, func(c *tandem.Customer) error {
+	return s.update(ctx, in.ID, in.IfMatch, func(c *tandem.Customer) error {
 		next := in.Body.customer()
 		c.Name, c.Email, c.Phone, c.Address, c.Metadata = next.Name, next.Email, next.Phone, next.Address, next.Metadata
 		return nil
 	})
 }
 
-func (s *Server) update(ctx context.Context, in *conditionalInput, change func(*tandem.Customer) error) (*customerOutput, error) {
-	version, err := parseIfMatch(in.IfMatch)
+func (s *Server) update(ctx context.Context, id, ifMatch string, change func(*tandem.Customer) error) (*customerOutput, error) {
+	version, err := parseIfMatch(ifMatch)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.catalog.UpdateCustomer(ctx, in.ID, tandem.Write{Origin: tandem.OriginAPI, IfVersion: version}, change)
+	c, err := s.catalog.UpdateCustomer(ctx, id, tandem.Write{Origin: tandem.OriginAPI, IfVersion: version}, change)
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
 	return newCustomerOutput(c), nil
 }
 
-func (s *Server) deleteCustomer(ctx context.Context, in *conditionalInput) (*struct{}, error) {
+func (s *Server) deleteCustomer(ctx context.Context, in *deleteCustomerInput) (*struct{}, error) {
 	version, err := parseIfMatch(in.IfMatch)
 	if err != nil {
 		return nil, err

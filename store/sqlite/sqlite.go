@@ -1,6 +1,8 @@
 // Package sqlite is Tandem's store on an embedded SQLite database (pure Go,
 // modernc.org/sqlite): one file, WAL journal, one connection, so every write
-// is serialised and River's queue lives in the same file.
+// is serialised and River's queue lives in the same file. One process at a
+// time may use a database file (a lock file next to it says which); use
+// PostgreSQL to run several.
 package sqlite
 
 import (
@@ -42,8 +44,13 @@ func Open(path string, opts sqlstore.Options) (*Store, error) {
 	// answered write must never be lost.
 	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
 		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	unlock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, err
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	db.SetMaxOpenConns(1) // one writer; River's driver asks for it too
@@ -67,11 +74,15 @@ func Open(path string, opts sqlstore.Options) (*Store, error) {
 			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job)
 			return err
 		},
-		Close: func() { _ = db.Close() },
+		Close: func() {
+			_ = db.Close()
+			unlock()
+		},
+		SingleProcess: true,
 	}
 	s, err := sqlstore.New(e, opts)
 	if err != nil {
-		_ = db.Close()
+		e.Close()
 		return nil, err
 	}
 	return s, nil

@@ -73,6 +73,11 @@ type Engine[TTx any] struct {
 	CompleteJobTx func(ctx context.Context, tx TTx, job *river.Job[tandem.PushArgs]) error
 	// Close releases the engine's connections.
 	Close func()
+	// SingleProcess says that only this process can use the database (the
+	// engine enforces it), so every job left running belongs to a process
+	// that died: Start makes those jobs available again at once instead of
+	// waiting for River's stuck-job rescuer.
+	SingleProcess bool
 }
 
 // Options configure a Store. The zero value works: no integrations, River's
@@ -92,7 +97,8 @@ type Options struct {
 	MaxAttempts int
 	// RetryPolicy overrides River's exponential backoff (tests shorten it).
 	RetryPolicy river.ClientRetryPolicy
-	// JobTimeout bounds one run of a job.
+	// JobTimeout bounds one run of a job (default 1 minute). A job still
+	// marked running 30 seconds past it (its process died) is run again.
 	JobTimeout time.Duration
 	Logger     *slog.Logger
 	// Now is the clock (time.Now when nil).
@@ -121,12 +127,16 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 	if opts.MaxAttempts == 0 {
 		opts.MaxAttempts = 25
 	}
+	if opts.JobTimeout == 0 {
+		opts.JobTimeout = time.Minute
+	}
 	cfg := &river.Config{
-		Logger:            opts.Logger,
-		FetchPollInterval: opts.FetchPollInterval,
-		RetryPolicy:       opts.RetryPolicy,
-		JobTimeout:        opts.JobTimeout,
-		MaxAttempts:       opts.MaxAttempts,
+		Logger:               opts.Logger,
+		FetchPollInterval:    opts.FetchPollInterval,
+		RetryPolicy:          opts.RetryPolicy,
+		JobTimeout:           opts.JobTimeout,
+		RescueStuckJobsAfter: opts.JobTimeout + 30*time.Second,
+		MaxAttempts:          opts.MaxAttempts,
 	}
 	if opts.FetchPollInterval > 0 {
 		cfg.FetchCooldown = min(opts.FetchPollInterval, 100*time.Millisecond)
@@ -150,6 +160,12 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 func (s *Store[TTx]) Start(ctx context.Context) error {
 	if s.opts.Workers == nil {
 		return nil
+	}
+	if s.e.SingleProcess {
+		err := s.e.DB.Exec(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+		if err != nil {
+			return s.e.Translate(fmt.Errorf("requeue jobs of a crashed run: %w", err))
+		}
 	}
 	return s.river.Start(ctx)
 }
