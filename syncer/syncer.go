@@ -16,8 +16,8 @@ import (
 	"github.com/tandemsync/tandem"
 )
 
-// store is what the syncer needs of a store.
-type store interface {
+// Store is what the syncer needs of a store.
+type Store interface {
 	LoadRecord(ctx context.Context, ref tandem.Ref) (*tandem.Record, error)
 	GetLink(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Link, error)
 	FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (moved bool, err error)
@@ -26,14 +26,14 @@ type store interface {
 
 // Syncer pushes local changes to the configured integrations.
 type Syncer struct {
-	store        store
+	store        Store
 	integrations map[string]tandem.Integration
 	logger       *slog.Logger
 }
 
 // New returns a Syncer pushing to integrations through st. A nil logger
 // discards.
-func New(st store, integrations []tandem.Integration, logger *slog.Logger) *Syncer {
+func New(st Store, integrations []tandem.Integration, logger *slog.Logger) *Syncer {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}

@@ -81,6 +81,7 @@ func TestKilledAfterAnswer(t *testing.T) {
 	for i := range 20 {
 		ids = append(ids, c.mustCreate("killed-"+string(rune('a'+i))).ID)
 	}
+	waitFor(t, 10*time.Second, "a push to be running", func() bool { return strings.Contains(p.Logs(), "push started") })
 	p.Kill(t)
 	if n := len(pushFile(t, filepath.Join(dir, "pushes.jsonl"))); n != 0 {
 		t.Fatalf("%d pushes before the restart", n)
@@ -107,10 +108,9 @@ func TestGracefulShutdown(t *testing.T) {
 		"TANDEM_TEST_PUSH_FILE="+path, "TANDEM_TEST_PUSH_DELAY=1s")
 	c := &client{t: t, base: p.URL}
 	created := c.mustCreate("slow push")
-	waitFor(t, 10*time.Second, "the push job to start", func() bool {
-		return strings.Contains(p.Logs(), "River client started")
+	waitFor(t, 10*time.Second, "the push to start", func() bool {
+		return strings.Contains(p.Logs(), "push started "+created.ID)
 	})
-	time.Sleep(200 * time.Millisecond) // let the worker pick the job up; the push takes 1s
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

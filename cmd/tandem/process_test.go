@@ -25,7 +25,9 @@ import (
 // TestMain doubles as the tandem program when TANDEM_TEST_PROCESS is set, so
 // tests can run the real program in a child process, signal it and kill it.
 // The child adds a recording test integration ("test") when
-// TANDEM_TEST_PUSH_FILE names a file for its pushes.
+// TANDEM_TEST_PUSH_FILE names a file for its pushes, or a no-op one when
+// TANDEM_TEST_INTEGRATION=noop; TANDEM_TEST_PROCESS=baseline runs the
+// benchmark's baseline server instead of the program.
 func TestMain(m *testing.M) {
 	if os.Getenv("TANDEM_TEST_PROCESS") != "" {
 		os.Exit(childMain())
@@ -36,6 +38,13 @@ func TestMain(m *testing.M) {
 func childMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if os.Getenv("TANDEM_TEST_PROCESS") == "baseline" {
+		if err := serveBaseline(ctx, os.Getenv("TANDEM_ADDR"), os.Getenv("TANDEM_DATABASE_URL")); err != nil {
+			fmt.Fprintln(os.Stderr, "baseline:", err)
+			return 2
+		}
+		return 0
+	}
 	p := &program{getenv: os.Getenv, stdout: os.Stdout, stderr: os.Stderr}
 	if path := os.Getenv("TANDEM_TEST_PUSH_FILE"); path != "" {
 		in, err := syncertest.NewFile("test", path)
@@ -44,26 +53,51 @@ func childMain() int {
 			return 1
 		}
 		// TANDEM_TEST_PUSH_DELAY makes every push take that long ("forever":
-		// until the job is cancelled).
+		// until the job is cancelled); each push then says when it starts.
 		switch d := os.Getenv("TANDEM_TEST_PUSH_DELAY"); d {
 		case "":
 		case "forever":
-			in.Hold = func(ctx context.Context, _ *tandem.Record) { <-ctx.Done() }
+			in.Hold = func(ctx context.Context, rec *tandem.Record) {
+				fmt.Fprintln(os.Stderr, "push started", rec.Ref.ID)
+				<-ctx.Done()
+			}
 		default:
 			delay, err := time.ParseDuration(d)
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
-			in.Hold = func(context.Context, *tandem.Record) { time.Sleep(delay) }
+			in.Hold = func(_ context.Context, rec *tandem.Record) {
+				fmt.Fprintln(os.Stderr, "push started", rec.Ref.ID)
+				time.Sleep(delay)
+			}
 		}
 		p.integrations = append(p.integrations, in)
+	}
+	switch v := os.Getenv("TANDEM_TEST_INTEGRATION"); v {
+	case "":
+	case "noop":
+		p.integrations = append(p.integrations, noopIntegration{})
+	default:
+		fmt.Fprintf(os.Stderr, "TANDEM_TEST_INTEGRATION=%q: want noop\n", v)
+		return 1
 	}
 	if err := p.run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "tandem:", err)
 		return 2
 	}
 	return 0
+}
+
+// noopIntegration is the "test" integration of TANDEM_TEST_INTEGRATION=noop:
+// every push succeeds at once and nothing is kept, so a benchmark pays for the
+// jobs and not for a recorder.
+type noopIntegration struct{}
+
+func (noopIntegration) Name() string { return "test" }
+
+func (noopIntegration) Push(_ context.Context, rec *tandem.Record, _ *tandem.Link) (*tandem.PushResult, error) {
+	return &tandem.PushResult{RemoteID: "r_" + rec.Ref.ID}, nil
 }
 
 // process is the tandem program running in a child process.

@@ -54,7 +54,7 @@ func (p *program) serve(ctx context.Context, args []string) error {
 		p.stopWorkers(st, cfg)
 		return err
 	}
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ErrorLog: nil}
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("listening", "url", "http://"+ln.Addr().String(), "docs", "http://"+ln.Addr().String()+"/docs",

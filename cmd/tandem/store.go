@@ -11,15 +11,13 @@ import (
 	"github.com/tandemsync/tandem/store/postgres"
 	"github.com/tandemsync/tandem/store/sqlite"
 	"github.com/tandemsync/tandem/store/sqlstore"
+	"github.com/tandemsync/tandem/syncer"
 )
 
 // store is what the command needs of a store, whatever its engine.
 type store interface {
 	tandem.Catalog
-	LoadRecord(ctx context.Context, ref tandem.Ref) (*tandem.Record, error)
-	GetLink(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Link, error)
-	FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (bool, error)
-	RecordPushError(ctx context.Context, integration string, ref tandem.Ref, msg string, parked bool) error
+	syncer.Store
 	Migrate(ctx context.Context) error
 	CheckSchema(ctx context.Context) error
 	Ping(ctx context.Context) error

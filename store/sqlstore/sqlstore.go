@@ -105,6 +105,25 @@ type Options struct {
 	Now func() time.Time
 }
 
+// levelFloor drops records below floor: River's info records (migration
+// steps, periodic producer counts) are routine noise outside debugging.
+type levelFloor struct {
+	slog.Handler
+	floor slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.floor && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelFloor) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return levelFloor{h.Handler.WithAttrs(attrs), h.floor}
+}
+
+func (h levelFloor) WithGroup(name string) slog.Handler {
+	return levelFloor{h.Handler.WithGroup(name), h.floor}
+}
+
 // QueuePush is the River queue of push jobs.
 const QueuePush = "push"
 
@@ -130,8 +149,12 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 	if opts.JobTimeout == 0 {
 		opts.JobTimeout = time.Minute
 	}
+	riverLogger := opts.Logger
+	if !opts.Logger.Enabled(context.Background(), slog.LevelDebug) {
+		riverLogger = slog.New(levelFloor{opts.Logger.Handler(), slog.LevelWarn})
+	}
 	cfg := &river.Config{
-		Logger:               opts.Logger,
+		Logger:               riverLogger,
 		FetchPollInterval:    opts.FetchPollInterval,
 		RetryPolicy:          opts.RetryPolicy,
 		JobTimeout:           opts.JobTimeout,
@@ -196,9 +219,6 @@ func (s *Store[TTx]) Ping(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Jobs returns the River client, for operators' views of the queue.
-func (s *Store[TTx]) Jobs() *river.Client[TTx] { return s.river }
 
 // inTx runs fn in a transaction and commits it when fn succeeds.
 func (s *Store[TTx]) inTx(ctx context.Context, fn func(tx TTx, q Querier) error) error {

@@ -23,10 +23,7 @@ import (
 // Store is the contract the suite checks.
 type Store interface {
 	tandem.Catalog
-	LoadRecord(ctx context.Context, ref tandem.Ref) (*tandem.Record, error)
-	GetLink(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Link, error)
-	FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (bool, error)
-	RecordPushError(ctx context.Context, integration string, ref tandem.Ref, msg string, parked bool) error
+	syncer.Store
 	Migrate(ctx context.Context) error
 	CheckSchema(ctx context.Context) error
 	Ping(ctx context.Context) error

@@ -1,0 +1,430 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	_ "modernc.org/sqlite" // the baseline's SQLite driver, the one store/sqlite uses
+
+	"github.com/tandemsync/tandem"
+	"github.com/tandemsync/tandem/internal/pgtest"
+)
+
+// The load and the targets of BenchmarkCreateCustomer. The targets are
+// printed next to the figures, never asserted.
+const (
+	benchClients          = 32
+	benchWarmup           = time.Second
+	targetThroughputRatio = 0.5 // Tandem's req/s at least half the baseline's
+	targetP99Ratio        = 2.0 // Tandem's p99 at most twice the baseline's
+	targetPeakRSSMiB      = 100 // Tandem's peak RSS below this
+)
+
+// BenchmarkCreateCustomer drives POST /customers with 32 concurrent clients
+// over loopback for TANDEM_BENCH_DURATION (default 10s, after a 1s warm-up),
+// first against a baseline server (decode the JSON, one INSERT in one
+// transaction) and then against Tandem with one integration, so every create
+// also enqueues a push job. Each server is a child process on a fresh
+// database of the engine, so its peak RSS is its own. Run it with
+//
+//	go test ./cmd/tandem -run '^$' -bench BenchmarkCreateCustomer -benchtime 1x
+//
+// Each call runs one fixed-duration load, whatever b.N.
+func BenchmarkCreateCustomer(b *testing.B) {
+	window := benchDuration(b)
+	b.Run("sqlite", func(b *testing.B) {
+		benchEngine(b, window, func(tb testing.TB) string {
+			return "sqlite:" + filepath.Join(tb.TempDir(), "bench.db")
+		})
+	})
+	b.Run("postgres", func(b *testing.B) { benchEngine(b, window, pgtest.URL) })
+}
+
+// measured keeps each sub-benchmark's comparison: the framework calls a
+// benchmark function again when it wants a larger b.N (-benchtime Nx with
+// N > 1), and the load must run only once.
+var measured = map[*testing.B]*comparison{}
+
+// benchEngine measures the baseline, then Tandem, each on a database newDB
+// makes, and reports the comparison. TANDEM_TEST_PROCESS=baseline overrides
+// startProcess's TANDEM_TEST_PROCESS=1: the last of duplicate entries in
+// exec.Cmd.Env wins.
+func benchEngine(b *testing.B, window time.Duration, newDB func(testing.TB) string) {
+	c, ok := measured[b]
+	if !ok {
+		c = &comparison{
+			window:   window,
+			baseline: measureServer(b, "baseline", window, newDB(b), "TANDEM_TEST_PROCESS=baseline"),
+			tandem:   measureServer(b, "tandem", window, newDB(b), "TANDEM_TEST_INTEGRATION=noop"),
+		}
+		measured[b] = c
+		c.print(os.Stdout, b.Name())
+	}
+	c.report(b)
+}
+
+// benchDuration is the measured window: TANDEM_BENCH_DURATION or 10s.
+func benchDuration(tb testing.TB) time.Duration {
+	tb.Helper()
+	v := os.Getenv("TANDEM_BENCH_DURATION")
+	if v == "" {
+		return 10 * time.Second
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		tb.Fatalf("TANDEM_BENCH_DURATION=%q: want a positive duration", v)
+	}
+	return d
+}
+
+// serverResult is what the load measured of one server.
+type serverResult struct {
+	name       string
+	load       loadResult
+	peakRSSMiB float64
+}
+
+// measureServer starts a child process on the database at dbURL, with env
+// selecting the server, loads it, reads its peak RSS and stops it.
+func measureServer(tb testing.TB, name string, window time.Duration, dbURL, env string) *serverResult {
+	tb.Helper()
+	p := startProcess(tb, "TANDEM_DATABASE_URL="+dbURL, env)
+	load := runLoad(tb, p.URL, window)
+	rss := peakRSSMiB(tb, p.cmd.Process.Pid)
+	p.Kill(tb)
+	return &serverResult{name: name, load: load, peakRSSMiB: rss}
+}
+
+// loadResult is what a server answered within the measured window.
+type loadResult struct {
+	window    time.Duration
+	latencies []time.Duration // of the 201 answers, sorted
+	errors    map[string]int  // failed requests and other answers, by kind
+}
+
+// rate is the throughput in 201 answers per second.
+func (r *loadResult) rate() float64 { return float64(len(r.latencies)) / r.window.Seconds() }
+
+// percentile returns the nearest-rank p-th percentile (0 < p ≤ 100) of the
+// latencies.
+func (r *loadResult) percentile(p float64) time.Duration {
+	i := int(math.Ceil(p / 100 * float64(len(r.latencies))))
+	return r.latencies[max(i-1, 0)]
+}
+
+// failures counts the requests that did not create a customer.
+func (r *loadResult) failures() int {
+	n := 0
+	for _, c := range r.errors {
+		n += c
+	}
+	return n
+}
+
+// runLoad sends POST /customers to baseURL from benchClients goroutines for
+// the warm-up and then the window. A request counts when it completes within
+// the window; the load fails the benchmark when none succeeded.
+func runLoad(tb testing.TB, baseURL string, window time.Duration) loadResult {
+	tb.Helper()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = benchClients
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	from := time.Now().Add(benchWarmup)
+	until := from.Add(window)
+	parts := make([]loadResult, benchClients)
+	var wg sync.WaitGroup
+	for w := range parts {
+		wg.Go(func() {
+			part := &parts[w]
+			part.errors = map[string]int{}
+			for n := 0; ; n++ {
+				sent := time.Now()
+				if !sent.Before(until) {
+					return
+				}
+				err := createCustomer(client, baseURL, w, n)
+				done := time.Now()
+				switch {
+				case done.Before(from) || !done.Before(until): // warm-up, or past the window
+				case err != nil:
+					part.errors[err.Error()]++
+				default:
+					part.latencies = append(part.latencies, done.Sub(sent))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	r := loadResult{window: window, errors: map[string]int{}}
+	for _, part := range parts {
+		r.latencies = append(r.latencies, part.latencies...)
+		for kind, n := range part.errors {
+			r.errors[kind] += n
+		}
+	}
+	if len(r.latencies) == 0 {
+		tb.Fatalf("no customer created at %s in %v; errors: %v", baseURL, window, r.errors)
+	}
+	slices.Sort(r.latencies)
+	return r
+}
+
+// benchCustomer holds the writable fields of a customer in the API's JSON.
+type benchCustomer struct {
+	Name     string            `json:"name"`
+	Email    string            `json:"email"`
+	Phone    string            `json:"phone"`
+	Address  tandem.Address    `json:"address"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+// createCustomer sends client w's n-th customer and reads the whole answer;
+// anything but 201 is an error.
+func createCustomer(client *http.Client, baseURL string, w, n int) error {
+	body, err := json.Marshal(benchCustomer{
+		Name:  fmt.Sprintf("Customer %d-%d", w, n),
+		Email: fmt.Sprintf("customer-%d-%d@example.com", w, n),
+		Phone: "+1 415 555 0100",
+		Address: tandem.Address{Line1: "500 Howard Street", City: "San Francisco", State: "CA",
+			PostalCode: "94105", Country: "US"},
+		Metadata: map[string]string{"plan": "pro", "source": "benchmark"},
+	})
+	if err != nil {
+		return err
+	}
+	resp, err := client.Post(baseURL+"/customers", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return fmt.Errorf("answer %s", resp.Status)
+	}
+	return nil
+}
+
+// peakRSSMiB reads the peak resident set size (VmHWM) of process pid.
+func peakRSSMiB(tb testing.TB, pid int) float64 {
+	tb.Helper()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		tb.Fatalf("peak RSS: %v", err)
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			if f := strings.Fields(rest); len(f) == 2 && f[1] == "kB" {
+				if kb, err := strconv.ParseFloat(f[0], 64); err == nil {
+					return kb / 1024
+				}
+			}
+			tb.Fatalf("peak RSS: unexpected line %q", line)
+		}
+	}
+	tb.Fatalf("peak RSS: no VmHWM in /proc/%d/status", pid)
+	return 0
+}
+
+// comparison is Tandem measured against the baseline on one engine.
+type comparison struct {
+	window           time.Duration
+	baseline, tandem *serverResult
+}
+
+func (c *comparison) servers() []*serverResult { return []*serverResult{c.baseline, c.tandem} }
+
+// throughputRatio is Tandem's throughput over the baseline's.
+func (c *comparison) throughputRatio() float64 { return c.tandem.load.rate() / c.baseline.load.rate() }
+
+// p99Ratio is Tandem's p99 latency over the baseline's.
+func (c *comparison) p99Ratio() float64 {
+	return float64(c.tandem.load.percentile(99)) / float64(c.baseline.load.percentile(99))
+}
+
+// report gives the figures to the benchmark framework.
+func (c *comparison) report(b *testing.B) {
+	b.ReportMetric(0, "ns/op") // one fixed-duration load, not b.N operations
+	for _, s := range c.servers() {
+		b.ReportMetric(s.load.rate(), s.name+"-req/s")
+		b.ReportMetric(milliseconds(s.load.percentile(50)), s.name+"-p50-ms")
+		b.ReportMetric(milliseconds(s.load.percentile(99)), s.name+"-p99-ms")
+		b.ReportMetric(s.peakRSSMiB, s.name+"-peak-RSS-MiB")
+	}
+	b.ReportMetric(c.throughputRatio(), "throughput-ratio")
+	b.ReportMetric(c.p99Ratio(), "p99-ratio")
+}
+
+// print writes the comparison as a table, each target and whether it is met
+// under its figure, then the errors.
+func (c *comparison) print(w io.Writer, name string) {
+	line := func(cells ...any) {
+		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("%-16s %10s %10s %10s %10s %7s", cells...), " "))
+	}
+	fmt.Fprintf(w, "\n%s: POST /customers, %d clients, %v measured after a %v warm-up\n",
+		name, benchClients, c.window, benchWarmup)
+	line("", "req/s", "p50", "p99", "peak RSS", "errors")
+	for _, s := range c.servers() {
+		line(s.name, fmt.Sprintf("%.1f", s.load.rate()),
+			fmt.Sprintf("%.2f ms", milliseconds(s.load.percentile(50))),
+			fmt.Sprintf("%.2f ms", milliseconds(s.load.percentile(99))),
+			fmt.Sprintf("%.1f MiB", s.peakRSSMiB), strconv.Itoa(s.load.failures()))
+	}
+	line("tandem/baseline", fmt.Sprintf("%.2f×", c.throughputRatio()), "",
+		fmt.Sprintf("%.2f×", c.p99Ratio()), "", "")
+	line("target (tandem)", fmt.Sprintf("≥ %.2f×", targetThroughputRatio), "",
+		fmt.Sprintf("≤ %.2f×", targetP99Ratio), fmt.Sprintf("< %d MiB", targetPeakRSSMiB), "")
+	line("", verdict(c.throughputRatio() >= targetThroughputRatio), "",
+		verdict(c.p99Ratio() <= targetP99Ratio), verdict(c.tandem.peakRSSMiB < targetPeakRSSMiB), "")
+	for _, s := range c.servers() {
+		for _, kind := range slices.Sorted(maps.Keys(s.load.errors)) {
+			fmt.Fprintf(w, "%s error ×%d: %s\n", s.name, s.load.errors[kind], kind)
+		}
+	}
+}
+
+func milliseconds(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// verdict says whether a target was met.
+func verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "MISSED"
+}
+
+// The baseline's table, with the column types of Tandem's customers table
+// on each engine, and its one statement.
+const (
+	baselineSQLiteSchema = `CREATE TABLE customers (id TEXT PRIMARY KEY, name TEXT NOT NULL,
+		email TEXT NOT NULL, phone TEXT NOT NULL, address TEXT NOT NULL, metadata TEXT NOT NULL,
+		created_at DATETIME NOT NULL)`
+	baselinePostgresSchema = `CREATE TABLE customers (id TEXT PRIMARY KEY, name TEXT NOT NULL,
+		email TEXT NOT NULL, phone TEXT NOT NULL, address JSONB NOT NULL, metadata JSONB NOT NULL,
+		created_at TIMESTAMPTZ NOT NULL)`
+	baselineInsert = `INSERT INTO customers (id, name, email, phone, address, metadata, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`
+)
+
+// baselineRow is a customer as the baseline stores and answers it.
+type baselineRow struct {
+	ID string `json:"id"`
+	benchCustomer
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// serveBaseline is the benchmark's baseline, the floor Tandem is compared
+// with: a bare net/http server on addr whose POST /customers decodes the
+// customer and inserts it in a transaction of its own into the database at
+// dbURL (a TANDEM_DATABASE_URL). It logs its URL as the program does and
+// serves until ctx ends.
+func serveBaseline(ctx context.Context, addr, dbURL string) error {
+	execTx, closeDB, err := openBaselineDB(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer closeDB()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /customers", func(w http.ResponseWriter, r *http.Request) {
+		row := baselineRow{ID: tandem.NewCustomerID(), CreatedAt: time.Now().UTC()}
+		if err := json.NewDecoder(r.Body).Decode(&row.benchCustomer); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		// Neither a struct nor a map of strings can fail to marshal.
+		address, _ := json.Marshal(row.Address)
+		metadata, _ := json.Marshal(row.Metadata)
+		err := execTx(r.Context(), baselineInsert, row.ID, row.Name, row.Email, row.Phone,
+			string(address), string(metadata), row.CreatedAt)
+		if err != nil {
+			logger.Error("insert customer", "error", err)
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(row)
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	logger.Info("listening", "url", "http://"+ln.Addr().String())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// openBaselineDB opens the database at dbURL as Tandem's store for its engine
+// does, creates the baseline's table, and returns execTx, which runs one
+// statement in a transaction of its own.
+func openBaselineDB(ctx context.Context, dbURL string) (execTx func(ctx context.Context, query string, args ...any) error, closeDB func(), err error) {
+	switch {
+	case strings.HasPrefix(dbURL, "sqlite:"):
+		// store/sqlite's DSN and pool: WAL, FULL sync, one connection.
+		db, err := sql.Open("sqlite", "file:"+strings.TrimPrefix(dbURL, "sqlite:")+
+			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"+
+			"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate")
+		if err != nil {
+			return nil, nil, err
+		}
+		db.SetMaxOpenConns(1)
+		if _, err := db.ExecContext(ctx, baselineSQLiteSchema); err != nil {
+			_ = db.Close()
+			return nil, nil, err
+		}
+		return func(ctx context.Context, query string, args ...any) error {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, query, args...); err != nil {
+				_ = tx.Rollback()
+				return err
+			}
+			return tx.Commit()
+		}, func() { _ = db.Close() }, nil
+	case strings.HasPrefix(dbURL, "postgres://"):
+		pool, err := pgxpool.New(ctx, dbURL)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := pool.Exec(ctx, baselinePostgresSchema); err != nil {
+			pool.Close()
+			return nil, nil, err
+		}
+		return func(ctx context.Context, query string, args ...any) error {
+			return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				_, err := tx.Exec(ctx, query, args...)
+				return err
+			})
+		}, pool.Close, nil
+	}
+	return nil, nil, errors.New("TANDEM_DATABASE_URL: want sqlite:PATH or postgres://…")
+}
