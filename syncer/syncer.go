@@ -18,8 +18,9 @@ import (
 
 // Store is what the syncer needs of a store.
 type Store interface {
-	LoadRecord(ctx context.Context, ref tandem.Ref) (*tandem.Record, error)
-	GetLink(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Link, error)
+	// PushState returns the record's current state and its link to
+	// integration (a pending link with no remote id if it was never pushed).
+	PushState(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Record, *tandem.Link, error)
 	FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (moved bool, err error)
 	RecordPushError(ctx context.Context, integration string, ref tandem.Ref, msg string, parked bool) error
 }
@@ -65,16 +66,9 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 		s.recordError(ctx, job, err, true)
 		return river.JobCancel(err)
 	}
-	rec, err := s.store.LoadRecord(ctx, args.Ref)
+	rec, link, err := s.store.PushState(ctx, args.Integration, args.Ref)
 	if err != nil {
 		return fmt.Errorf("load %s %s: %w", args.Ref.Kind, args.Ref.ID, err)
-	}
-	link, err := s.store.GetLink(ctx, args.Integration, args.Ref)
-	switch {
-	case tandem.ErrorCode(err) == tandem.ENOTFOUND:
-		link = &tandem.Link{Integration: args.Integration, Ref: args.Ref}
-	case err != nil:
-		return fmt.Errorf("load link: %w", err)
 	}
 
 	var res *tandem.PushResult

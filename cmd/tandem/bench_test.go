@@ -28,6 +28,8 @@ import (
 
 	"github.com/tandemsync/tandem"
 	"github.com/tandemsync/tandem/internal/pgtest"
+
+	"github.com/tandemsync/tandem/store/sqlite"
 )
 
 // The load and the targets of BenchmarkCreateCustomer. The targets are
@@ -387,15 +389,14 @@ func serveBaseline(ctx context.Context, addr, dbURL string) error {
 func openBaselineDB(ctx context.Context, dbURL string) (execTx func(ctx context.Context, query string, args ...any) error, closeDB func(), err error) {
 	switch {
 	case strings.HasPrefix(dbURL, "sqlite:"):
-		// store/sqlite's DSN and pool: WAL, FULL sync, one connection.
-		db, err := sql.Open("sqlite", "file:"+strings.TrimPrefix(dbURL, "sqlite:")+
-			"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"+
-			"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate")
+		// store/sqlite's DSN and pool (WAL, one connection), with every
+		// commit as durable as Tandem's catalog writes: FULL sync.
+		db, err := sql.Open("sqlite", sqlite.DSN(strings.TrimPrefix(dbURL, "sqlite:")))
 		if err != nil {
 			return nil, nil, err
 		}
 		db.SetMaxOpenConns(1)
-		if _, err := db.ExecContext(ctx, baselineSQLiteSchema); err != nil {
+		if _, err := db.ExecContext(ctx, "PRAGMA synchronous = FULL; "+baselineSQLiteSchema); err != nil {
 			_ = db.Close()
 			return nil, nil, err
 		}

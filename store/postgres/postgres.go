@@ -47,7 +47,7 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 		Name:     "postgres",
 		Driver:   riverpgxv5.New(pool),
 		DB:       querier{pool},
-		Begin:    func(ctx context.Context) (pgx.Tx, error) { return pool.Begin(ctx) },
+		Begin:    func(ctx context.Context, d sqlstore.Durability) (pgx.Tx, error) { return begin(ctx, pool, d) },
 		Commit:   func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
 		Rollback: func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
 		Tx:       func(tx pgx.Tx) sqlstore.Querier { return querier{tx} },
@@ -69,6 +69,20 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 		return nil, err
 	}
 	return s, nil
+}
+
+// begin starts a transaction; a relaxed one commits without waiting for its
+// WAL record to reach the disk (synchronous_commit off).
+func begin(ctx context.Context, pool *pgxpool.Pool, d sqlstore.Durability) (pgx.Tx, error) {
+	tx, err := pool.Begin(ctx)
+	if err != nil || d == sqlstore.Durable {
+		return tx, err
+	}
+	if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+		_ = tx.Rollback(ctx)
+		return nil, err
+	}
+	return tx, nil
 }
 
 // migrationLock is the advisory lock key that serialises migrations.

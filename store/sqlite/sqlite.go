@@ -40,19 +40,12 @@ func Open(path string, opts sqlstore.Options) (*Store, error) {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
 	}
-	// FULL sync: a commit survives power loss, not just a crash, since an
-	// answered write must never be lost.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)" +
-		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	dsn := DSN(path)
 	unlock, err := lockFile(path + ".lock")
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		unlock()
-		return nil, fmt.Errorf("open sqlite: %w", err)
-	}
+	db := sql.OpenDB(connector{dsn: dsn, d: &sqlite.Driver{}})
 	db.SetMaxOpenConns(1) // one writer; River's driver asks for it too
 	migs, err := fs.Sub(migrations, "migrations")
 	if err != nil {
@@ -62,7 +55,12 @@ func Open(path string, opts sqlstore.Options) (*Store, error) {
 		Name:   "sqlite",
 		Driver: riversqlite.New(db),
 		DB:     querier{db},
-		Begin:  func(ctx context.Context) (*sql.Tx, error) { return db.BeginTx(ctx, nil) },
+		Begin: func(ctx context.Context, d sqlstore.Durability) (*sql.Tx, error) {
+			if d == sqlstore.Durable {
+				ctx = context.WithValue(ctx, durableKey{}, true)
+			}
+			return db.BeginTx(ctx, nil)
+		},
 		Commit: func(_ context.Context, tx *sql.Tx) error { return tx.Commit() },
 		Rollback: func(_ context.Context, tx *sql.Tx) error {
 			return tx.Rollback()
@@ -86,6 +84,15 @@ func Open(path string, opts sqlstore.Options) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// DSN is the modernc data source name Tandem opens path with: WAL journal
+// and NORMAL sync, under which a commit survives a crash of the process but
+// not of the machine. Durable transactions switch their connection to FULL
+// sync for their commit (see conn.go).
+func DSN(path string) string {
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)" +
+		"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 }
 
 // translate gives driver errors their meaning for callers.

@@ -11,7 +11,10 @@ import (
 	"github.com/tandemsync/tandem"
 )
 
-const customerColumns = `id, name, email, phone, address, metadata, version, created_at, updated_at, deleted_at`
+// customerColumns are the columns scanCustomer reads, qualified so that
+// joins may use them.
+const customerColumns = `customers.id, customers.name, customers.email, customers.phone, customers.address,
+	customers.metadata, customers.version, customers.created_at, customers.updated_at, customers.deleted_at`
 
 // CreateCustomer stores c as a new customer (id, version and timestamps are
 // set here) and enqueues its pushes in the same transaction. With an
@@ -33,7 +36,7 @@ func (s *Store[TTx]) createCustomer(ctx context.Context, in *tandem.Customer, w 
 		out      *tandem.Customer
 		replayed bool
 	)
-	err := s.inTx(ctx, func(tx TTx, q Querier) error {
+	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
 		if w.IdempotencyKey != "" {
 			first, err := s.replay(ctx, q, w)
 			if err != nil || first != nil {
@@ -48,7 +51,8 @@ func (s *Store[TTx]) createCustomer(ctx context.Context, in *tandem.Customer, w 
 		if err != nil {
 			return err
 		}
-		if err := q.Exec(ctx, `INSERT INTO customers (`+customerColumns+`, origin)
+		if err := q.Exec(ctx, `INSERT INTO customers (id, name, email, phone, address, metadata, version,
+			created_at, updated_at, deleted_at, origin)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10)`,
 			c.ID, c.Name, c.Email, c.Phone, address, metadata, c.Version, c.CreatedAt, c.UpdatedAt, w.Origin); err != nil {
 			return fmt.Errorf("insert customer: %w", err)
@@ -64,7 +68,7 @@ func (s *Store[TTx]) createCustomer(ctx context.Context, in *tandem.Customer, w 
 			}
 		}
 		out = &c
-		return s.enqueuePushes(ctx, tx, q, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, w.Origin)
+		return s.enqueuePushes(ctx, tx, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, w.Origin)
 	})
 	if err != nil {
 		return nil, false, err
@@ -116,7 +120,8 @@ func (s *Store[TTx]) ListCustomers(ctx context.Context, f tandem.CustomerFilter)
 		query += ` AND email = $2`
 		args = append(args, f.Email)
 	}
-	query += ` ORDER BY id LIMIT ` + strconv.Itoa(f.Limit+1)
+	query += ` ORDER BY id LIMIT $` + strconv.Itoa(len(args)+1)
+	args = append(args, f.Limit+1)
 	rows, err := s.e.DB.Query(ctx, query, args...)
 	if err != nil {
 		return nil, s.e.Translate(fmt.Errorf("list customers: %w", err))
@@ -144,7 +149,7 @@ func (s *Store[TTx]) ListCustomers(ctx context.Context, f tandem.CustomerFilter)
 // as the next version, enqueuing its pushes in the same transaction.
 func (s *Store[TTx]) UpdateCustomer(ctx context.Context, id string, w tandem.Write, change func(*tandem.Customer) error) (*tandem.Customer, error) {
 	var out *tandem.Customer
-	err := s.inTx(ctx, func(tx TTx, q Querier) error {
+	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
 		c, err := s.lockLiveCustomer(ctx, q, id, w)
 		if err != nil {
 			return err
@@ -168,7 +173,7 @@ func (s *Store[TTx]) UpdateCustomer(ctx context.Context, id string, w tandem.Wri
 			return fmt.Errorf("update customer: %w", err)
 		}
 		out = c
-		return s.enqueuePushes(ctx, tx, q, tandem.Ref{Kind: tandem.KindCustomer, ID: id}, w.Origin)
+		return s.enqueuePushes(ctx, tx, tandem.Ref{Kind: tandem.KindCustomer, ID: id}, w.Origin)
 	})
 	if err != nil {
 		return nil, err
@@ -179,7 +184,7 @@ func (s *Store[TTx]) UpdateCustomer(ctx context.Context, id string, w tandem.Wri
 // DeleteCustomer turns a live customer into a tombstone (a new version) and
 // enqueues its pushes in the same transaction.
 func (s *Store[TTx]) DeleteCustomer(ctx context.Context, id string, w tandem.Write) error {
-	return s.inTx(ctx, func(tx TTx, q Querier) error {
+	return s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
 		c, err := s.lockLiveCustomer(ctx, q, id, w)
 		if err != nil {
 			return err
@@ -189,7 +194,7 @@ func (s *Store[TTx]) DeleteCustomer(ctx context.Context, id string, w tandem.Wri
 			WHERE id = $1`, id, c.Version+1, now, w.Origin); err != nil {
 			return fmt.Errorf("delete customer: %w", err)
 		}
-		return s.enqueuePushes(ctx, tx, q, tandem.Ref{Kind: tandem.KindCustomer, ID: id}, w.Origin)
+		return s.enqueuePushes(ctx, tx, tandem.Ref{Kind: tandem.KindCustomer, ID: id}, w.Origin)
 	})
 }
 
@@ -236,15 +241,20 @@ func scanCustomer(r Row) (*tandem.Customer, error) {
 		&c.CreatedAt, &c.UpdatedAt, &deletedAt); err != nil {
 		return nil, fmt.Errorf("scan customer: %w", err)
 	}
+	return &c, decodeCustomer(&c, address, metadata, deletedAt)
+}
+
+// decodeCustomer completes a customer scanned from its columns.
+func decodeCustomer(c *tandem.Customer, address, metadata string, deletedAt *time.Time) error {
 	if err := json.Unmarshal([]byte(address), &c.Address); err != nil {
-		return nil, fmt.Errorf("decode address of %s: %w", c.ID, err)
+		return fmt.Errorf("decode address of %s: %w", c.ID, err)
 	}
 	if err := json.Unmarshal([]byte(metadata), &c.Metadata); err != nil {
-		return nil, fmt.Errorf("decode metadata of %s: %w", c.ID, err)
+		return fmt.Errorf("decode metadata of %s: %w", c.ID, err)
 	}
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	c.Deleted = deletedAt != nil
-	return &c, nil
+	return nil
 }
 
 func encodeCustomerJSON(c *tandem.Customer) (address, metadata string, err error) {

@@ -14,7 +14,9 @@ import (
 // ErrNoRows is what an Engine's Row.Scan returns when the query found no row.
 var ErrNoRows = errors.New("no rows")
 
-const linkColumns = `integration, kind, local_id, remote_id, synced_version, base, status, last_error, attempts, synced_at, updated_at`
+// linkColumns are the stored columns of a link, as scanLink reads them.
+const linkColumns = `l.integration, l.kind, l.local_id, l.remote_id, l.synced_version, l.base, l.status,
+	l.last_error, l.attempts, l.synced_at, l.updated_at`
 
 // kindTables names the table holding each entity kind; its rows carry a
 // version and are locked by the push worker's final check.
@@ -22,40 +24,96 @@ var kindTables = map[tandem.Kind]string{
 	tandem.KindCustomer: "customers",
 }
 
-// LoadRecord returns the current state of a record, tombstones included.
-func (s *Store[TTx]) LoadRecord(ctx context.Context, ref tandem.Ref) (*tandem.Record, error) {
-	switch ref.Kind {
-	case tandem.KindCustomer:
-		c, err := s.loadCustomer(ctx, s.e.DB, ref.ID, false)
-		if err != nil {
-			return nil, s.e.Translate(err)
-		}
-		return &tandem.Record{Ref: ref, Version: c.Version, Deleted: c.Deleted, Customer: c}, nil
-	default:
+// PushState returns what a push of ref to integration starts from: the
+// record's current state (tombstones included) and its link, a pending link
+// with no remote id when the record was never pushed.
+func (s *Store[TTx]) PushState(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Record, *tandem.Link, error) {
+	if ref.Kind != tandem.KindCustomer {
+		return nil, nil, tandem.Errorf(tandem.EINVALID, "unknown kind %q", ref.Kind)
+	}
+	var (
+		c         tandem.Customer
+		address   string
+		metadata  string
+		deletedAt *time.Time
+		l         nullableLink
+	)
+	err := s.e.DB.QueryRow(ctx, `SELECT `+customerColumns+`, `+linkColumns+`
+		FROM customers LEFT JOIN links l ON l.integration = $1 AND l.kind = $2 AND l.local_id = customers.id
+		WHERE customers.id = $3`, integration, string(ref.Kind), ref.ID).Scan(
+		&c.ID, &c.Name, &c.Email, &c.Phone, &address, &metadata, &c.Version, &c.CreatedAt, &c.UpdatedAt, &deletedAt,
+		&l.integration, &l.kind, &l.localID, &l.remoteID, &l.syncedVersion, &l.base, &l.status,
+		&l.lastError, &l.attempts, &l.syncedAt, &l.updatedAt)
+	if errors.Is(err, ErrNoRows) {
+		return nil, nil, errCustomerNotFound(ref.ID)
+	}
+	if err != nil {
+		return nil, nil, s.e.Translate(fmt.Errorf("load push state: %w", err))
+	}
+	if err := decodeCustomer(&c, address, metadata, deletedAt); err != nil {
+		return nil, nil, err
+	}
+	link := l.link()
+	if link == nil {
+		link = &tandem.Link{Integration: integration, Ref: ref, Status: tandem.LinkPending}
+	}
+	rec := &tandem.Record{Ref: ref, Version: c.Version, Deleted: c.Deleted, Customer: &c}
+	link.Status = effectiveStatus(link, rec.Version)
+	return rec, link, nil
+}
+
+// Links returns the link of ref to every configured integration (pending
+// for those it was never pushed to), and to any integration it was pushed to
+// before, by integration name.
+func (s *Store[TTx]) Links(ctx context.Context, ref tandem.Ref) ([]*tandem.Link, error) {
+	table, ok := kindTables[ref.Kind]
+	if !ok {
 		return nil, tandem.Errorf(tandem.EINVALID, "unknown kind %q", ref.Kind)
 	}
-}
-
-// GetLink returns the link of ref to integration; ENOTFOUND if there is none.
-func (s *Store[TTx]) GetLink(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Link, error) {
-	l, err := scanLink(s.e.DB.QueryRow(ctx, `SELECT `+linkColumns+` FROM links
-		WHERE integration = $1 AND kind = $2 AND local_id = $3`, integration, string(ref.Kind), ref.ID))
-	if errors.Is(err, ErrNoRows) {
-		return nil, tandem.Errorf(tandem.ENOTFOUND, "%s %s has no link to %s", ref.Kind, ref.ID, integration)
+	var version int64
+	if err := s.e.DB.QueryRow(ctx, `SELECT version FROM `+table+` WHERE id = $1`, ref.ID).Scan(&version); err != nil {
+		if errors.Is(err, ErrNoRows) {
+			return nil, tandem.Errorf(tandem.ENOTFOUND, "%s %s not found", ref.Kind, ref.ID)
+		}
+		return nil, s.e.Translate(fmt.Errorf("read version: %w", err))
 	}
-	return l, s.e.Translate(err)
+	stored, err := s.queryLinks(ctx, `SELECT `+linkColumns+` FROM links l WHERE l.kind = $1 AND l.local_id = $2
+		ORDER BY l.integration`, string(ref.Kind), ref.ID)
+	if err != nil {
+		return nil, err
+	}
+	byName := map[string]*tandem.Link{}
+	for _, l := range stored {
+		l.Status = effectiveStatus(l, version)
+		byName[l.Integration] = l
+	}
+	links := stored
+	for _, name := range s.opts.Integrations {
+		if byName[name] == nil {
+			links = append(links, &tandem.Link{Integration: name, Ref: ref, Status: tandem.LinkPending})
+		}
+	}
+	return links, nil
 }
 
-// Links returns every link of ref, by integration name.
-func (s *Store[TTx]) Links(ctx context.Context, ref tandem.Ref) ([]*tandem.Link, error) {
-	return s.queryLinks(ctx, `SELECT `+linkColumns+` FROM links WHERE kind = $1 AND local_id = $2
-		ORDER BY integration`, string(ref.Kind), ref.ID)
+// effectiveStatus is a link's status given its record's current version.
+// Failed and conflict are what the engine recorded; otherwise a link is
+// synced when the remote side holds the current version, pending when not.
+func effectiveStatus(l *tandem.Link, version int64) tandem.LinkStatus {
+	switch {
+	case l.Status == tandem.LinkFailed || l.Status == tandem.LinkConflict:
+		return l.Status
+	case l.SyncedVersion >= version:
+		return tandem.LinkSynced
+	default:
+		return tandem.LinkPending
+	}
 }
 
 // Failures returns the parked links, oldest failure first.
 func (s *Store[TTx]) Failures(ctx context.Context) ([]*tandem.Link, error) {
-	return s.queryLinks(ctx, `SELECT `+linkColumns+` FROM links WHERE status = 'failed'
-		ORDER BY updated_at, integration, kind, local_id`)
+	return s.queryLinks(ctx, `SELECT `+linkColumns+` FROM links l WHERE l.status = 'failed'
+		ORDER BY l.updated_at, l.integration, l.kind, l.local_id`)
 }
 
 func (s *Store[TTx]) queryLinks(ctx context.Context, query string, args ...any) ([]*tandem.Link, error) {
@@ -66,11 +124,12 @@ func (s *Store[TTx]) queryLinks(ctx context.Context, query string, args ...any) 
 	defer rows.Close()
 	var links []*tandem.Link
 	for rows.Next() {
-		l, err := scanLink(rows)
-		if err != nil {
-			return nil, err
+		var l nullableLink
+		if err := rows.Scan(&l.integration, &l.kind, &l.localID, &l.remoteID, &l.syncedVersion, &l.base, &l.status,
+			&l.lastError, &l.attempts, &l.syncedAt, &l.updatedAt); err != nil {
+			return nil, fmt.Errorf("scan link: %w", err)
 		}
-		links = append(links, l)
+		links = append(links, l.link())
 	}
 	if err := rows.Err(); err != nil {
 		return nil, s.e.Translate(fmt.Errorf("query links: %w", err))
@@ -90,7 +149,7 @@ func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushA
 	if !ok {
 		return false, tandem.Errorf(tandem.EINVALID, "unknown kind %q", ref.Kind)
 	}
-	err = s.inTx(ctx, func(tx TTx, q Querier) error {
+	err = s.inTx(ctx, Relaxed, func(tx TTx, q Querier) error {
 		var current int64
 		if err := q.QueryRow(ctx, `SELECT version FROM `+table+` WHERE id = $1`+s.e.ForUpdate, ref.ID).Scan(&current); err != nil {
 			return fmt.Errorf("lock %s %s: %w", ref.Kind, ref.ID, err)
@@ -117,15 +176,6 @@ func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushA
 		if moved {
 			return nil
 		}
-		if res == nil {
-			// Nothing was pushed; still settle a link left pending by the write.
-			if err := q.Exec(ctx, `UPDATE links SET status = 'synced', updated_at = $4
-				WHERE integration = $1 AND kind = $2 AND local_id = $3 AND status = 'pending'
-				AND synced_version >= $5`,
-				job.Args.Integration, string(ref.Kind), ref.ID, s.now(), current); err != nil {
-				return fmt.Errorf("settle link: %w", err)
-			}
-		}
 		if err := s.e.CompleteJobTx(ctx, tx, job); err != nil {
 			return fmt.Errorf("complete job: %w", err)
 		}
@@ -141,33 +191,42 @@ func (s *Store[TTx]) RecordPushError(ctx context.Context, integration string, re
 	if parked {
 		status = tandem.LinkFailed
 	}
-	err := s.e.DB.Exec(ctx, `
-		INSERT INTO links (integration, kind, local_id, status, last_error, attempts, updated_at)
-		VALUES ($1, $2, $3, $4, $5, 1, $6)
-		ON CONFLICT (integration, kind, local_id) DO UPDATE SET
-			status = excluded.status, last_error = excluded.last_error,
-			attempts = links.attempts + 1, updated_at = excluded.updated_at`,
-		integration, string(ref.Kind), ref.ID, string(status), msg, s.now())
-	if err != nil {
-		return s.e.Translate(fmt.Errorf("record push error: %w", err))
-	}
-	return nil
+	return s.inTx(ctx, Relaxed, func(_ TTx, q Querier) error {
+		err := q.Exec(ctx, `
+			INSERT INTO links (integration, kind, local_id, status, last_error, attempts, updated_at)
+			VALUES ($1, $2, $3, $4, $5, 1, $6)
+			ON CONFLICT (integration, kind, local_id) DO UPDATE SET
+				status = excluded.status, last_error = excluded.last_error,
+				attempts = links.attempts + 1, updated_at = excluded.updated_at`,
+			integration, string(ref.Kind), ref.ID, string(status), msg, s.now())
+		if err != nil {
+			return fmt.Errorf("record push error: %w", err)
+		}
+		return nil
+	})
 }
 
-func scanLink(r Row) (*tandem.Link, error) {
-	var (
-		l            tandem.Link
-		kind, status string
-		syncedAt     *time.Time
-	)
-	if err := r.Scan(&l.Integration, &kind, &l.Ref.ID, &l.RemoteID, &l.SyncedVersion, &l.Base, &status,
-		&l.LastError, &l.Attempts, &syncedAt, &l.UpdatedAt); err != nil {
-		return nil, fmt.Errorf("scan link: %w", err)
+// nullableLink scans a link's columns where a LEFT JOIN may leave them NULL.
+type nullableLink struct {
+	integration, kind, localID, remoteID, status, lastError *string
+	syncedVersion                                           *int64
+	attempts                                                *int
+	base                                                    []byte
+	syncedAt, updatedAt                                     *time.Time
+}
+
+// link returns the scanned link, nil when the join found none.
+func (n *nullableLink) link() *tandem.Link {
+	if n.integration == nil {
+		return nil
 	}
-	l.Ref.Kind, l.Status = tandem.Kind(kind), tandem.LinkStatus(status)
-	if syncedAt != nil {
-		l.SyncedAt = syncedAt.UTC()
+	l := &tandem.Link{
+		Integration: *n.integration, Ref: tandem.Ref{Kind: tandem.Kind(*n.kind), ID: *n.localID},
+		RemoteID: *n.remoteID, SyncedVersion: *n.syncedVersion, Base: n.base, Status: tandem.LinkStatus(*n.status),
+		LastError: *n.lastError, Attempts: *n.attempts, UpdatedAt: n.updatedAt.UTC(),
 	}
-	l.UpdatedAt = l.UpdatedAt.UTC()
-	return &l, nil
+	if n.syncedAt != nil {
+		l.SyncedAt = n.syncedAt.UTC()
+	}
+	return l
 }

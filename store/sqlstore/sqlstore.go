@@ -52,8 +52,9 @@ type Engine[TTx any] struct {
 	Driver riverdriver.Driver[TTx]
 	// DB runs statements outside a transaction.
 	DB Querier
-	// Begin starts a transaction; Commit and Rollback end it.
-	Begin    func(ctx context.Context) (TTx, error)
+	// Begin starts a transaction whose commit has durability d; Commit and
+	// Rollback end it.
+	Begin    func(ctx context.Context, d Durability) (TTx, error)
 	Commit   func(ctx context.Context, tx TTx) error
 	Rollback func(ctx context.Context, tx TTx) error
 	// Tx runs statements inside tx.
@@ -79,6 +80,21 @@ type Engine[TTx any] struct {
 	// waiting for River's stuck-job rescuer.
 	SingleProcess bool
 }
+
+// Durability says what a transaction's commit must survive.
+type Durability int
+
+const (
+	// Durable commits survive power loss: catalog writes, whose loss would
+	// drop a change the caller was told is stored.
+	Durable Durability = iota
+	// Relaxed commits survive a crash of Tandem but may be lost with the
+	// machine, in exchange for not waiting on the disk: bookkeeping that is
+	// safe to redo (a push whose completion is lost runs again, and pushes
+	// are idempotent). Relaxed commits are never reordered before a later
+	// durable one.
+	Relaxed
+)
 
 // Options configure a Store. The zero value works: no integrations, River's
 // defaults.
@@ -220,9 +236,10 @@ func (s *Store[TTx]) Ping(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in a transaction and commits it when fn succeeds.
-func (s *Store[TTx]) inTx(ctx context.Context, fn func(tx TTx, q Querier) error) error {
-	tx, err := s.e.Begin(ctx)
+// inTx runs fn in a transaction of durability d and commits it when fn
+// succeeds.
+func (s *Store[TTx]) inTx(ctx context.Context, d Durability, fn func(tx TTx, q Querier) error) error {
+	tx, err := s.e.Begin(ctx, d)
 	if err != nil {
 		return s.e.Translate(fmt.Errorf("begin: %w", err))
 	}
@@ -239,29 +256,20 @@ func (s *Store[TTx]) inTx(ctx context.Context, fn func(tx TTx, q Querier) error)
 // now returns the store's clock reading at the precision both engines keep.
 func (s *Store[TTx]) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
-// enqueuePushes marks ref pending for every integration but w's origin and
-// enqueues one push job each, inside tx. A job already waiting or running for
-// the same (integration, record) absorbs the new one: the worker reads the
-// latest state, and re-runs if the record moved on while it ran.
-func (s *Store[TTx]) enqueuePushes(ctx context.Context, tx TTx, q Querier, ref tandem.Ref, origin string) error {
-	var params []river.InsertManyParams
-	now := s.now()
+// enqueuePushes enqueues, inside tx, one push job for every integration but
+// w's origin. A job already waiting or running for the same (integration,
+// record) absorbs the new one: the worker reads the latest state, and runs
+// again if the record moved on while it ran. The links need no write here:
+// a link is pending whenever its synced version is behind the record's.
+func (s *Store[TTx]) enqueuePushes(ctx context.Context, tx TTx, ref tandem.Ref, origin string) error {
+	params := make([]river.InsertManyParams, 0, len(s.opts.Integrations))
 	for _, name := range s.opts.Integrations {
-		if name == origin {
-			continue
+		if name != origin {
+			params = append(params, river.InsertManyParams{
+				Args:       tandem.PushArgs{Integration: name, Ref: ref},
+				InsertOpts: pushInsertOpts,
+			})
 		}
-		if err := q.Exec(ctx, `
-			INSERT INTO links (integration, kind, local_id, status, updated_at)
-			VALUES ($1, $2, $3, 'pending', $4)
-			ON CONFLICT (integration, kind, local_id)
-			DO UPDATE SET status = 'pending', updated_at = $4`,
-			name, string(ref.Kind), ref.ID, now); err != nil {
-			return fmt.Errorf("mark link pending: %w", err)
-		}
-		params = append(params, river.InsertManyParams{
-			Args:       tandem.PushArgs{Integration: name, Ref: ref},
-			InsertOpts: pushInsertOpts,
-		})
 	}
 	if len(params) == 0 {
 		return nil
@@ -304,7 +312,7 @@ func (s *Store[TTx]) Migrate(ctx context.Context) error {
 		}
 		defer unlock()
 	}
-	err = s.inTx(ctx, func(tx TTx, q Querier) error {
+	err = s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
 		if err := q.Exec(ctx, `CREATE TABLE IF NOT EXISTS tandem_schema (
 			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 			return fmt.Errorf("create tandem_schema: %w", err)
@@ -352,7 +360,7 @@ func (s *Store[TTx]) CheckSchema(ctx context.Context) error {
 	}
 	latest := migrations[len(migrations)-1].version
 	var current int
-	err = s.inTx(ctx, func(tx TTx, q Querier) error {
+	err = s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
 		current, err = schemaVersion(ctx, q)
 		return err
 	})

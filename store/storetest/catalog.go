@@ -183,12 +183,15 @@ func testDeleteTombstone(t *testing.T, open Opener) {
 	wantCode(t, e.st.DeleteCustomer(ctx, c.ID, api), tandem.ENOTFOUND)
 	_, err = e.st.UpdateCustomer(ctx, c.ID, api, rename("Back"))
 	wantCode(t, err, tandem.ENOTFOUND)
-	rec, err := e.st.LoadRecord(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID})
+	rec, link, err := e.st.PushState(ctx, "test", tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !rec.Deleted || rec.Version != 2 || rec.Customer.Name != "Gone" {
 		t.Fatalf("tombstone = %+v", rec)
+	}
+	if link.Status != tandem.LinkPending || link.SyncedVersion != 0 || link.RemoteID != "" {
+		t.Fatalf("link of a record never pushed = %+v", link)
 	}
 }
 

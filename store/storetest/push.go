@@ -94,11 +94,22 @@ func testBurstCoalesces(t *testing.T, open Opener) {
 	if n := e.jobs(t, "available"); n != 1 {
 		t.Fatalf("%d waiting jobs after a burst, want 1", n)
 	}
+	links, err := e.st.Links(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID})
+	if err != nil || len(links) != 1 || links[0].Integration != "test" || links[0].Status != tandem.LinkPending {
+		t.Fatalf("links before any push = %+v, %v; want test pending", links, err)
+	}
 	e.start(t)
 	e.in.WaitVersion(t, wait, c.ID, 20)
 	e.waitLink(t, c.ID, "synced", func(l *tandem.Link) bool { return l.Status == tandem.LinkSynced })
-	if p := e.in.PushesOf(c.ID); len(p) != 1 || p[0].Name != "v20" {
-		t.Fatalf("pushes = %+v, want one push of v20", p)
+	if _, err := e.st.UpdateCustomer(ctx, c.ID, api, rename("v21")); err != nil {
+		t.Fatal(err)
+	}
+	e.in.WaitVersion(t, wait, c.ID, 21)
+	e.waitLink(t, c.ID, "synced at 21", func(l *tandem.Link) bool {
+		return l.Status == tandem.LinkSynced && l.SyncedVersion == 21
+	})
+	if p := e.in.PushesOf(c.ID); len(p) != 2 || p[0].Name != "v20" || p[1].Name != "v21" {
+		t.Fatalf("pushes = %+v, want one push of v20, then v21", p)
 	}
 }
 

@@ -164,8 +164,14 @@ func (e *env) waitLink(t *testing.T, id string, what string, cond func(*tandem.L
 	ref := tandem.Ref{Kind: tandem.KindCustomer, ID: id}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		l, err := e.st.GetLink(context.Background(), "test", ref)
-		if err == nil && cond(l) {
+		var l *tandem.Link
+		links, err := e.st.Links(context.Background(), ref)
+		for _, candidate := range links {
+			if candidate.Integration == "test" {
+				l = candidate
+			}
+		}
+		if l != nil && cond(l) {
 			return l
 		}
 		if time.Now().After(deadline) {
