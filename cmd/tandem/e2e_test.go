@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tandemsync/tandem/internal/pgtest"
 	"github.com/tandemsync/tandem/syncer/syncertest"
@@ -135,11 +138,21 @@ func TestTwoProcessesSharePostgres(t *testing.T) {
 	for i := range n {
 		clients[i%2].mustCreate("shared")
 	}
-	got := waitPushes(t, path, 60*time.Second, "all jobs", func(ps []syncertest.Push) bool {
+	waitPushes(t, path, 60*time.Second, "all jobs", func(ps []syncertest.Push) bool {
 		return len(distinct(ps)) == n
 	})
-	time.Sleep(300 * time.Millisecond) // a duplicate run would land now
-	got = pushFile(t, path)
+	// Once every job is completed, no duplicate run can still land.
+	db, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(context.Background())
+	waitFor(t, 30*time.Second, "every job completed", func() bool {
+		var open int
+		err := db.QueryRow(context.Background(), `SELECT COUNT(*) FROM river_job WHERE state <> 'completed'`).Scan(&open)
+		return err == nil && open == 0
+	})
+	got := pushFile(t, path)
 	if len(got) != n {
 		t.Fatalf("%d pushes for %d jobs: some ran twice", len(got), n)
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -24,6 +25,11 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// defaultMaxConns is the size of the connection pool of durable
+// transactions unless the URL sets pool_max_conns; relaxed ones get half as
+// many more.
+const defaultMaxConns = 16
+
 // Store is a Tandem store on PostgreSQL.
 type Store = sqlstore.Store[pgx.Tx]
 
@@ -35,8 +41,23 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 		// pgx errors may echo the URL, password included: say only what failed.
 		return nil, errors.New("parse postgres url: not a valid connection string")
 	}
+	if !strings.Contains(url, "pool_max_conns") {
+		// pgxpool's default (4 on small machines) starves 32 concurrent API
+		// calls plus the workers; a commit mostly waits on the disk.
+		cfg.MaxConns = defaultMaxConns
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	// Relaxed transactions get connections of their own, whose commits do not
+	// wait for the WAL to reach the disk: no extra statement per transaction.
+	relaxedCfg := cfg.Copy()
+	relaxedCfg.MaxConns = max(cfg.MaxConns/2, 2)
+	relaxedCfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
+	relaxed, err := pgxpool.NewWithConfig(ctx, relaxedCfg)
+	if err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
 	migs, err := fs.Sub(migrations, "migrations")
@@ -44,10 +65,15 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 		return nil, err
 	}
 	e := sqlstore.Engine[pgx.Tx]{
-		Name:     "postgres",
-		Driver:   riverpgxv5.New(pool),
-		DB:       querier{pool},
-		Begin:    func(ctx context.Context, d sqlstore.Durability) (pgx.Tx, error) { return begin(ctx, pool, d) },
+		Name:   "postgres",
+		Driver: riverpgxv5.New(pool),
+		DB:     querier{pool},
+		Begin: func(ctx context.Context, d sqlstore.Durability) (pgx.Tx, error) {
+			if d == sqlstore.Relaxed {
+				return relaxed.Begin(ctx)
+			}
+			return pool.Begin(ctx)
+		},
 		Commit:   func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
 		Rollback: func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
 		Tx:       func(tx pgx.Tx) sqlstore.Querier { return querier{tx} },
@@ -61,28 +87,17 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 			return err
 		},
-		Close: pool.Close,
+		Close: func() {
+			relaxed.Close()
+			pool.Close()
+		},
 	}
 	s, err := sqlstore.New(e, opts)
 	if err != nil {
-		pool.Close()
+		e.Close()
 		return nil, err
 	}
 	return s, nil
-}
-
-// begin starts a transaction; a relaxed one commits without waiting for its
-// WAL record to reach the disk (synchronous_commit off).
-func begin(ctx context.Context, pool *pgxpool.Pool, d sqlstore.Durability) (pgx.Tx, error) {
-	tx, err := pool.Begin(ctx)
-	if err != nil || d == sqlstore.Durable {
-		return tx, err
-	}
-	if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-		_ = tx.Rollback(ctx)
-		return nil, err
-	}
-	return tx, nil
 }
 
 // migrationLock is the advisory lock key that serialises migrations.

@@ -27,3 +27,14 @@ func TestConformance(t *testing.T) {
 		return st, querier{raw}
 	})
 }
+
+func BenchmarkDrain(b *testing.B) {
+	storetest.BenchmarkDrain(b, func(t testing.TB, opts sqlstore.Options) (storetest.Store, sqlstore.Querier) {
+		st, err := Open(context.Background(), pgtest.URL(t), opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(st.Close)
+		return st, nil
+	})
+}

@@ -178,7 +178,9 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 		MaxAttempts:          opts.MaxAttempts,
 	}
 	if opts.FetchPollInterval > 0 {
-		cfg.FetchCooldown = min(opts.FetchPollInterval, 100*time.Millisecond)
+		// Under load a worker fetches again as soon as jobs finish, at most this
+		// often: MaxWorkers / FetchCooldown bounds the jobs per second.
+		cfg.FetchCooldown = min(opts.FetchPollInterval, 10*time.Millisecond)
 	}
 	if opts.Workers != nil {
 		n := opts.MaxWorkers

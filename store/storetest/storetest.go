@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -179,4 +180,21 @@ func (e *env) waitLink(t *testing.T, id string, what string, cond func(*tandem.L
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// countingIntegration answers every push at once and closes done after want
+// pushes.
+type countingIntegration struct {
+	n    atomic.Int64
+	want int
+	done chan struct{}
+}
+
+func (*countingIntegration) Name() string { return "noop" }
+
+func (c *countingIntegration) Push(_ context.Context, rec *tandem.Record, _ *tandem.Link) (*tandem.PushResult, error) {
+	if c.n.Add(1) == int64(c.want) {
+		close(c.done)
+	}
+	return &tandem.PushResult{RemoteID: "r_" + rec.Ref.ID}, nil
 }
