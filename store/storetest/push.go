@@ -250,6 +250,39 @@ func testPermanentParks(t *testing.T, open Opener) {
 	}
 }
 
+// testRetryLaterWaits: a provider asking to wait (rate limit) delays the push
+// by at least that long without using up an attempt.
+func testRetryLaterWaits(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, func(o *sqlstore.Options) { o.MaxAttempts = 1 })
+	const delay = 300 * time.Millisecond
+	var (
+		mu       sync.Mutex
+		failedAt time.Time
+	)
+	e.in.Fail = func(rec *tandem.Record) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if failedAt.IsZero() {
+			failedAt = time.Now()
+			return &tandem.ProviderError{Class: tandem.RetryLater, Delay: delay, Err: errors.New("rate limited")}
+		}
+		return nil
+	}
+	e.start(t)
+	c := mustCreate(t, e.st, &tandem.Customer{Name: "Throttled"})
+	e.in.WaitVersion(t, wait, c.ID, 1)
+	mu.Lock()
+	waited := time.Since(failedAt)
+	mu.Unlock()
+	if waited < delay {
+		t.Fatalf("pushed again %v after the provider asked to wait %v", waited, delay)
+	}
+	l := e.waitLink(t, c.ID, "synced", func(l *tandem.Link) bool { return l.Status == tandem.LinkSynced })
+	if l.Attempts != 0 || l.LastError != "" {
+		t.Fatalf("link = %+v", l)
+	}
+}
+
 func waitJobs(t *testing.T, e *env, state string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(wait)

@@ -58,6 +58,7 @@ func Run(t *testing.T, open Opener) {
 		{"OnePushPerRecord", testOnePushPerRecord},
 		{"RetryThenPark", testRetryThenPark},
 		{"PermanentParks", testPermanentParks},
+		{"RetryLaterWaits", testRetryLaterWaits},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
