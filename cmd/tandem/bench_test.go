@@ -43,7 +43,8 @@ const (
 )
 
 // BenchmarkCreateCustomer drives POST /customers with 32 concurrent clients
-// over loopback for TANDEM_BENCH_DURATION (default 10s, after a 1s warm-up),
+// over loopback for TANDEM_BENCH_DURATION (default 10s, after a 1s warm-up;
+// TANDEM_BENCH_ROUNDS times, default 3),
 // first against a baseline server (decode the JSON, one INSERT in one
 // transaction) and then against Tandem with one integration, so every create
 // also enqueues a push job. Each server is a child process on a fresh
@@ -67,22 +68,40 @@ func BenchmarkCreateCustomer(b *testing.B) {
 // N > 1), and the load must run only once.
 var measured = map[*testing.B]*comparison{}
 
-// benchEngine measures the baseline, then Tandem, each on a database newDB
-// makes, and reports the comparison. TANDEM_TEST_PROCESS=baseline overrides
-// startProcess's TANDEM_TEST_PROCESS=1: the last of duplicate entries in
-// exec.Cmd.Env wins.
+// benchEngine measures, for each round, the baseline and then Tandem, each on
+// a fresh database newDB makes, and reports the medians. Pairing the two in
+// every round keeps the machine's drifts out of the ratios.
+// TANDEM_TEST_PROCESS=baseline overrides startProcess's TANDEM_TEST_PROCESS=1:
+// the last of duplicate entries in exec.Cmd.Env wins.
 func benchEngine(b *testing.B, window time.Duration, newDB func(testing.TB) string) {
 	c, ok := measured[b]
 	if !ok {
-		c = &comparison{
-			window:   window,
-			baseline: measureServer(b, "baseline", window, newDB(b), "TANDEM_TEST_PROCESS=baseline"),
-			tandem:   measureServer(b, "tandem", window, newDB(b), "TANDEM_TEST_INTEGRATION=noop"),
+		c = &comparison{window: window}
+		for range benchRounds(b) {
+			c.rounds = append(c.rounds, round{
+				baseline: measureServer(b, "baseline", window, newDB(b), "TANDEM_TEST_PROCESS=baseline"),
+				tandem:   measureServer(b, "tandem", window, newDB(b), "TANDEM_TEST_INTEGRATION=noop"),
+			})
 		}
 		measured[b] = c
 		c.print(os.Stdout, b.Name())
 	}
 	c.report(b)
+}
+
+// benchRounds is how many times each server is measured:
+// TANDEM_BENCH_ROUNDS or 3.
+func benchRounds(tb testing.TB) int {
+	tb.Helper()
+	v := os.Getenv("TANDEM_BENCH_ROUNDS")
+	if v == "" {
+		return 3
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		tb.Fatalf("TANDEM_BENCH_ROUNDS=%q: want a positive number", v)
+	}
+	return n
 }
 
 // benchDuration is the measured window: TANDEM_BENCH_DURATION or 10s.
@@ -250,59 +269,111 @@ func peakRSSMiB(tb testing.TB, pid int) float64 {
 	return 0
 }
 
-// comparison is Tandem measured against the baseline on one engine.
+// comparison is Tandem measured against the baseline on one engine, round
+// by round.
 type comparison struct {
-	window           time.Duration
-	baseline, tandem *serverResult
+	window time.Duration
+	rounds []round
 }
 
-func (c *comparison) servers() []*serverResult { return []*serverResult{c.baseline, c.tandem} }
+// round is one measurement of each server.
+type round struct{ baseline, tandem *serverResult }
 
 // throughputRatio is Tandem's throughput over the baseline's.
-func (c *comparison) throughputRatio() float64 { return c.tandem.load.rate() / c.baseline.load.rate() }
+func (r round) throughputRatio() float64 { return r.tandem.load.rate() / r.baseline.load.rate() }
 
 // p99Ratio is Tandem's p99 latency over the baseline's.
-func (c *comparison) p99Ratio() float64 {
-	return float64(c.tandem.load.percentile(99)) / float64(c.baseline.load.percentile(99))
+func (r round) p99Ratio() float64 {
+	return float64(r.tandem.load.percentile(99)) / float64(r.baseline.load.percentile(99))
 }
 
-// report gives the figures to the benchmark framework.
-func (c *comparison) report(b *testing.B) {
-	b.ReportMetric(0, "ns/op") // one fixed-duration load, not b.N operations
-	for _, s := range c.servers() {
-		b.ReportMetric(s.load.rate(), s.name+"-req/s")
-		b.ReportMetric(milliseconds(s.load.percentile(50)), s.name+"-p50-ms")
-		b.ReportMetric(milliseconds(s.load.percentile(99)), s.name+"-p99-ms")
-		b.ReportMetric(s.peakRSSMiB, s.name+"-peak-RSS-MiB")
+// summary is the median over the rounds of one server's figures (peak RSS:
+// the largest).
+type summary struct {
+	name                string
+	rate, p50, p99, rss float64
+	failures            int
+}
+
+func (c *comparison) summarize(server func(round) *serverResult) summary {
+	var rates, p50s, p99s []float64
+	s := summary{name: server(c.rounds[0]).name}
+	for _, r := range c.rounds {
+		res := server(r)
+		rates = append(rates, res.load.rate())
+		p50s = append(p50s, milliseconds(res.load.percentile(50)))
+		p99s = append(p99s, milliseconds(res.load.percentile(99)))
+		s.rss = max(s.rss, res.peakRSSMiB)
+		s.failures += res.load.failures()
 	}
-	b.ReportMetric(c.throughputRatio(), "throughput-ratio")
-	b.ReportMetric(c.p99Ratio(), "p99-ratio")
+	s.rate, s.p50, s.p99 = median(rates), median(p50s), median(p99s)
+	return s
 }
 
-// print writes the comparison as a table, each target and whether it is met
-// under its figure, then the errors.
+// ratios are the medians of the rounds' throughput and p99 ratios.
+func (c *comparison) ratios() (throughput, p99 float64) {
+	var ts, ps []float64
+	for _, r := range c.rounds {
+		ts, ps = append(ts, r.throughputRatio()), append(ps, r.p99Ratio())
+	}
+	return median(ts), median(ps)
+}
+
+func median(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// report gives the medians to the benchmark framework.
+func (c *comparison) report(b *testing.B) {
+	b.ReportMetric(0, "ns/op") // fixed-duration loads, not b.N operations
+	for _, s := range []summary{c.summarize(baselineOf), c.summarize(tandemOf)} {
+		b.ReportMetric(s.rate, s.name+"-req/s")
+		b.ReportMetric(s.p50, s.name+"-p50-ms")
+		b.ReportMetric(s.p99, s.name+"-p99-ms")
+		b.ReportMetric(s.rss, s.name+"-peak-RSS-MiB")
+	}
+	throughput, p99 := c.ratios()
+	b.ReportMetric(throughput, "throughput-ratio")
+	b.ReportMetric(p99, "p99-ratio")
+}
+
+func baselineOf(r round) *serverResult { return r.baseline }
+func tandemOf(r round) *serverResult   { return r.tandem }
+
+// print writes each round, then the medians as a table with each target and
+// whether it is met under its figure, then the errors.
 func (c *comparison) print(w io.Writer, name string) {
 	line := func(cells ...any) {
 		fmt.Fprintln(w, strings.TrimRight(fmt.Sprintf("%-16s %10s %10s %10s %10s %7s", cells...), " "))
 	}
-	fmt.Fprintf(w, "\n%s: POST /customers, %d clients, %v measured after a %v warm-up\n",
-		name, benchClients, c.window, benchWarmup)
-	line("", "req/s", "p50", "p99", "peak RSS", "errors")
-	for _, s := range c.servers() {
-		line(s.name, fmt.Sprintf("%.1f", s.load.rate()),
-			fmt.Sprintf("%.2f ms", milliseconds(s.load.percentile(50))),
-			fmt.Sprintf("%.2f ms", milliseconds(s.load.percentile(99))),
-			fmt.Sprintf("%.1f MiB", s.peakRSSMiB), strconv.Itoa(s.load.failures()))
+	fmt.Fprintf(w, "\n%s: POST /customers, %d clients, %d rounds of %v measured after a %v warm-up\n",
+		name, benchClients, len(c.rounds), c.window, benchWarmup)
+	for i, r := range c.rounds {
+		fmt.Fprintf(w, "round %d: baseline %.0f req/s p99 %.2f ms, tandem %.0f req/s p99 %.2f ms: %.2f× throughput, %.2f× p99\n",
+			i+1, r.baseline.load.rate(), milliseconds(r.baseline.load.percentile(99)),
+			r.tandem.load.rate(), milliseconds(r.tandem.load.percentile(99)), r.throughputRatio(), r.p99Ratio())
 	}
-	line("tandem/baseline", fmt.Sprintf("%.2f×", c.throughputRatio()), "",
-		fmt.Sprintf("%.2f×", c.p99Ratio()), "", "")
+	line("median", "req/s", "p50", "p99", "peak RSS", "errors")
+	tandemSummary := c.summarize(tandemOf)
+	for _, s := range []summary{c.summarize(baselineOf), tandemSummary} {
+		line(s.name, fmt.Sprintf("%.1f", s.rate), fmt.Sprintf("%.2f ms", s.p50), fmt.Sprintf("%.2f ms", s.p99),
+			fmt.Sprintf("%.1f MiB", s.rss), strconv.Itoa(s.failures))
+	}
+	throughput, p99 := c.ratios()
+	line("tandem/baseline", fmt.Sprintf("%.2f×", throughput), "", fmt.Sprintf("%.2f×", p99), "", "")
 	line("target (tandem)", fmt.Sprintf("≥ %.2f×", targetThroughputRatio), "",
 		fmt.Sprintf("≤ %.2f×", targetP99Ratio), fmt.Sprintf("< %d MiB", targetPeakRSSMiB), "")
-	line("", verdict(c.throughputRatio() >= targetThroughputRatio), "",
-		verdict(c.p99Ratio() <= targetP99Ratio), verdict(c.tandem.peakRSSMiB < targetPeakRSSMiB), "")
-	for _, s := range c.servers() {
-		for _, kind := range slices.Sorted(maps.Keys(s.load.errors)) {
-			fmt.Fprintf(w, "%s error ×%d: %s\n", s.name, s.load.errors[kind], kind)
+	line("", verdict(throughput >= targetThroughputRatio), "",
+		verdict(p99 <= targetP99Ratio), verdict(tandemSummary.rss < targetPeakRSSMiB), "")
+	for _, r := range c.rounds {
+		for _, s := range []*serverResult{r.baseline, r.tandem} {
+			for _, kind := range slices.Sorted(maps.Keys(s.load.errors)) {
+				fmt.Fprintf(w, "%s error ×%d: %s\n", s.name, s.load.errors[kind], kind)
+			}
 		}
 	}
 }
