@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/tandemsync/tandem/httpapi"
+	"github.com/tandemsync/tandem/store"
 	"github.com/tandemsync/tandem/syncer"
 )
 
@@ -85,7 +86,7 @@ func (p *program) serve(ctx context.Context, args []string) error {
 
 // stopWorkers lets running jobs finish within the shutdown timeout; the ones
 // still running then are cancelled and run again after the next start.
-func (p *program) stopWorkers(st store, cfg *Config) {
+func (p *program) stopWorkers(st store.Store, cfg *Config) {
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	_ = st.Stop(ctx)

@@ -7,27 +7,14 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/tandemsync/tandem"
+	"github.com/tandemsync/tandem/store"
 	"github.com/tandemsync/tandem/store/postgres"
 	"github.com/tandemsync/tandem/store/sqlite"
 	"github.com/tandemsync/tandem/store/sqlstore"
-	"github.com/tandemsync/tandem/syncer"
 )
 
-// store is what the command needs of a store, whatever its engine.
-type store interface {
-	tandem.Catalog
-	syncer.Store
-	Migrate(ctx context.Context) error
-	CheckSchema(ctx context.Context) error
-	Ping(ctx context.Context) error
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
-	Close()
-}
-
 // openStore opens the store cfg names. workers nil makes it insert-only.
-func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, integrations []string, workers *river.Workers) (store, error) {
+func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, integrations []string, workers *river.Workers) (store.Store, error) {
 	opts := sqlstore.Options{
 		Integrations:      integrations,
 		Workers:           workers,

@@ -16,21 +16,14 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tandemsync/tandem"
+	"github.com/tandemsync/tandem/store"
 	"github.com/tandemsync/tandem/store/sqlstore"
 	"github.com/tandemsync/tandem/syncer"
 	"github.com/tandemsync/tandem/syncer/syncertest"
 )
 
 // Store is the contract the suite checks.
-type Store interface {
-	tandem.Catalog
-	syncer.Store
-	Migrate(ctx context.Context) error
-	CheckSchema(ctx context.Context) error
-	Ping(ctx context.Context) error
-	Start(ctx context.Context) error
-	Stop(ctx context.Context) error
-}
+type Store = store.Store
 
 // Opener opens a new store on an empty database. The suite migrates it and
 // stops it when the test ends; raw runs SQL on the same database behind the

@@ -1,0 +1,30 @@
+// Package store names the contract of Tandem's stores: store/sqlite and
+// store/postgres implement it (both through store/sqlstore), and
+// store/storetest is the one suite that checks it.
+package store
+
+import (
+	"context"
+
+	"github.com/tandemsync/tandem"
+	"github.com/tandemsync/tandem/syncer"
+)
+
+// Store is a complete Tandem store: the catalog, the sync engine's state,
+// the schema and the job queue's lifecycle.
+type Store interface {
+	tandem.Catalog
+	syncer.Store
+	// Migrate brings the schema up to date; it refuses a newer schema.
+	Migrate(ctx context.Context) error
+	// CheckSchema reports a schema that is not exactly the current one.
+	CheckSchema(ctx context.Context) error
+	// Ping checks that the database answers.
+	Ping(ctx context.Context) error
+	// Start starts working jobs; Stop stops, letting running jobs finish
+	// until ctx ends.
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	// Close releases the database connections.
+	Close()
+}
