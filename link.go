@@ -30,6 +30,9 @@ type Link struct {
 	Status LinkStatus
 	// LastError is the most recent push failure, kept until a push succeeds.
 	LastError string
+	// Intent is what an unfinished push saved before calling the provider
+	// (see PushRequest.SaveIntent); nil once a push succeeded.
+	Intent []byte
 	// Attempts counts failed pushes since the last success.
 	Attempts int
 	// SyncedAt is when the last push succeeded (zero if never).

@@ -101,9 +101,24 @@ type Integration interface {
 	// Name is the integration's stable name ("stripe"), used as origin and in
 	// links.
 	Name() string
-	// Push makes the remote side match rec. link is the record's current link
-	// to this integration (zero for a record never pushed).
-	Push(ctx context.Context, rec *Record, link *Link) (*PushResult, error)
+	// Push makes the remote side match the request's record.
+	Push(ctx context.Context, req *PushRequest) (*PushResult, error)
+}
+
+// PushRequest is one push of a record to an integration.
+type PushRequest struct {
+	// Record is the record's current local state.
+	Record *Record
+	// Link is the record's link to this integration: a pending link with no
+	// remote id for a record never pushed. Its Intent is what an earlier
+	// attempt saved before it called the provider.
+	Link *Link
+	// SaveIntent durably records, on the link, what the integration is about
+	// to do, before it does it. A retry after a crash or an unknown outcome
+	// then sees it in Link.Intent and can finish that same operation (replay
+	// a create with its idempotency key) instead of starting a second one.
+	// A successful push clears it.
+	SaveIntent func(ctx context.Context, intent []byte) error
 }
 
 // PushResult is what a successful push reports back to the link.

@@ -23,6 +23,8 @@ type Store interface {
 	PushState(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Record, *tandem.Link, error)
 	FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (moved bool, err error)
 	RecordPushError(ctx context.Context, integration string, ref tandem.Ref, msg string, parked bool) error
+	// SaveIntent records an integration's intent on the link of ref.
+	SaveIntent(ctx context.Context, integration string, ref tandem.Ref, intent []byte) error
 }
 
 // Syncer pushes local changes to the configured integrations.
@@ -73,7 +75,10 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 
 	var res *tandem.PushResult
 	if link.SyncedVersion < rec.Version {
-		res, err = in.Push(ctx, rec, link)
+		res, err = in.Push(ctx, &tandem.PushRequest{Record: rec, Link: link,
+			SaveIntent: func(ctx context.Context, intent []byte) error {
+				return s.store.SaveIntent(ctx, args.Integration, args.Ref, intent)
+			}})
 		if err != nil {
 			return s.fail(ctx, job, err)
 		}

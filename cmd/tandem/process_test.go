@@ -96,8 +96,8 @@ type noopIntegration struct{}
 
 func (noopIntegration) Name() string { return "test" }
 
-func (noopIntegration) Push(_ context.Context, rec *tandem.Record, _ *tandem.Link) (*tandem.PushResult, error) {
-	return &tandem.PushResult{RemoteID: "r_" + rec.Ref.ID}, nil
+func (noopIntegration) Push(_ context.Context, req *tandem.PushRequest) (*tandem.PushResult, error) {
+	return &tandem.PushResult{RemoteID: "r_" + req.Record.Ref.ID}, nil
 }
 
 // process is the tandem program running in a child process.

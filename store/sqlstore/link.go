@@ -16,7 +16,7 @@ var ErrNoRows = errors.New("no rows")
 
 // linkColumns are the stored columns of a link, as scanLink reads them.
 const linkColumns = `l.integration, l.kind, l.local_id, l.remote_id, l.synced_version, l.base, l.status,
-	l.last_error, l.attempts, l.synced_at, l.updated_at`
+	l.last_error, l.attempts, l.synced_at, l.updated_at, l.intent`
 
 // kindTables names the table holding each entity kind; its rows carry a
 // version and are locked by the push worker's final check.
@@ -43,7 +43,7 @@ func (s *Store[TTx]) PushState(ctx context.Context, integration string, ref tand
 		WHERE customers.id = $3`, integration, string(ref.Kind), ref.ID).Scan(
 		&c.ID, &c.Name, &c.Email, &c.Phone, &address, &metadata, &c.Version, &c.CreatedAt, &c.UpdatedAt, &deletedAt,
 		&l.integration, &l.kind, &l.localID, &l.remoteID, &l.syncedVersion, &l.base, &l.status,
-		&l.lastError, &l.attempts, &l.syncedAt, &l.updatedAt)
+		&l.lastError, &l.attempts, &l.syncedAt, &l.updatedAt, &l.intent)
 	if errors.Is(err, ErrNoRows) {
 		return nil, nil, errCustomerNotFound(ref.ID)
 	}
@@ -126,7 +126,7 @@ func (s *Store[TTx]) queryLinks(ctx context.Context, query string, args ...any) 
 	for rows.Next() {
 		var l nullableLink
 		if err := rows.Scan(&l.integration, &l.kind, &l.localID, &l.remoteID, &l.syncedVersion, &l.base, &l.status,
-			&l.lastError, &l.attempts, &l.syncedAt, &l.updatedAt); err != nil {
+			&l.lastError, &l.attempts, &l.syncedAt, &l.updatedAt, &l.intent); err != nil {
 			return nil, fmt.Errorf("scan link: %w", err)
 		}
 		links = append(links, l.link())
@@ -163,12 +163,12 @@ func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushA
 			now := s.now()
 			if err := q.Exec(ctx, `
 				INSERT INTO links (integration, kind, local_id, remote_id, synced_version, base, status,
-					last_error, attempts, synced_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, '', 0, $8, $8)
+					last_error, attempts, synced_at, updated_at, intent)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, '', 0, $8, $8, NULL)
 				ON CONFLICT (integration, kind, local_id) DO UPDATE SET
 					remote_id = excluded.remote_id, synced_version = excluded.synced_version,
 					base = excluded.base, status = excluded.status, last_error = '', attempts = 0,
-					synced_at = excluded.synced_at, updated_at = excluded.updated_at`,
+					synced_at = excluded.synced_at, updated_at = excluded.updated_at, intent = NULL`,
 				job.Args.Integration, string(ref.Kind), ref.ID, res.RemoteID, version, res.Base, string(status), now); err != nil {
 				return fmt.Errorf("record push: %w", err)
 			}
@@ -206,12 +206,29 @@ func (s *Store[TTx]) RecordPushError(ctx context.Context, integration string, re
 	})
 }
 
+// SaveIntent records an integration's intent on the link of ref, durably:
+// it must outlive a crash that happens during the provider call it precedes.
+func (s *Store[TTx]) SaveIntent(ctx context.Context, integration string, ref tandem.Ref, intent []byte) error {
+	return s.inTx(ctx, Durable, func(_ TTx, q Querier) error {
+		err := q.Exec(ctx, `
+			INSERT INTO links (integration, kind, local_id, status, intent, updated_at)
+			VALUES ($1, $2, $3, 'pending', $4, $5)
+			ON CONFLICT (integration, kind, local_id) DO UPDATE SET
+				intent = excluded.intent, updated_at = excluded.updated_at`,
+			integration, string(ref.Kind), ref.ID, intent, s.now())
+		if err != nil {
+			return fmt.Errorf("save intent: %w", err)
+		}
+		return nil
+	})
+}
+
 // nullableLink scans a link's columns where a LEFT JOIN may leave them NULL.
 type nullableLink struct {
 	integration, kind, localID, remoteID, status, lastError *string
 	syncedVersion                                           *int64
 	attempts                                                *int
-	base                                                    []byte
+	base, intent                                            []byte
 	syncedAt, updatedAt                                     *time.Time
 }
 
@@ -223,7 +240,7 @@ func (n *nullableLink) link() *tandem.Link {
 	l := &tandem.Link{
 		Integration: *n.integration, Ref: tandem.Ref{Kind: tandem.Kind(*n.kind), ID: *n.localID},
 		RemoteID: *n.remoteID, SyncedVersion: *n.syncedVersion, Base: n.base, Status: tandem.LinkStatus(*n.status),
-		LastError: *n.lastError, Attempts: *n.attempts, UpdatedAt: n.updatedAt.UTC(),
+		LastError: *n.lastError, Attempts: *n.attempts, UpdatedAt: n.updatedAt.UTC(), Intent: n.intent,
 	}
 	if n.syncedAt != nil {
 		l.SyncedAt = n.syncedAt.UTC()

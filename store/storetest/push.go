@@ -197,11 +197,12 @@ func testRetryThenPark(t *testing.T, open Opener) {
 		fails = map[string]int{}
 	)
 	flaky := errors.New("connection reset by provider")
-	e.in.Fail = func(rec *tandem.Record) error {
+	e.in.Fail = func(req *tandem.PushRequest) error {
+		name := req.Record.Customer.Name
 		mu.Lock()
 		defer mu.Unlock()
-		fails[rec.Customer.Name]++
-		if rec.Customer.Name == "always" || fails[rec.Customer.Name] <= 2 {
+		fails[name]++
+		if name == "always" || fails[name] <= 2 {
 			return flaky
 		}
 		return nil
@@ -235,7 +236,7 @@ func testRetryThenPark(t *testing.T, open Opener) {
 
 func testPermanentParks(t *testing.T, open Opener) {
 	e := newEnv(t, open, false, nil)
-	e.in.Fail = func(rec *tandem.Record) error {
+	e.in.Fail = func(*tandem.PushRequest) error {
 		return &tandem.ProviderError{Class: tandem.Permanent, Err: errors.New("invalid email for provider")}
 	}
 	e.start(t)
@@ -259,7 +260,7 @@ func testRetryLaterWaits(t *testing.T, open Opener) {
 		mu       sync.Mutex
 		failedAt time.Time
 	)
-	e.in.Fail = func(rec *tandem.Record) error {
+	e.in.Fail = func(*tandem.PushRequest) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if failedAt.IsZero() {
@@ -280,6 +281,35 @@ func testRetryLaterWaits(t *testing.T, open Opener) {
 	l := e.waitLink(t, c.ID, "synced", func(l *tandem.Link) bool { return l.Status == tandem.LinkSynced })
 	if l.Attempts != 0 || l.LastError != "" {
 		t.Fatalf("link = %+v", l)
+	}
+}
+
+// testIntentOutlivesFailure: what a push saved before calling its provider
+// is handed to the next attempt, and cleared once a push succeeds.
+func testIntentOutlivesFailure(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	seen := make(chan []byte, 4)
+	e.in.Fail = func(req *tandem.PushRequest) error {
+		seen <- req.Link.Intent
+		if req.Link.Intent == nil {
+			if err := req.SaveIntent(context.Background(), []byte("create:key-1")); err != nil {
+				return err
+			}
+			return errors.New("timeout: outcome unknown")
+		}
+		return nil
+	}
+	e.start(t)
+	c := mustCreate(t, e.st, &tandem.Customer{Name: "Intended"})
+	if got := <-seen; got != nil {
+		t.Fatalf("first attempt saw intent %q", got)
+	}
+	if got := <-seen; string(got) != "create:key-1" {
+		t.Fatalf("retry saw intent %q, want the saved one", got)
+	}
+	l := e.waitLink(t, c.ID, "synced", func(l *tandem.Link) bool { return l.Status == tandem.LinkSynced })
+	if l.Intent != nil {
+		t.Fatalf("intent %q kept after success", l.Intent)
 	}
 }
 

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"RetryThenPark", testRetryThenPark},
 		{"PermanentParks", testPermanentParks},
 		{"RetryLaterWaits", testRetryLaterWaits},
+		{"IntentOutlivesFailure", testIntentOutlivesFailure},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -186,9 +187,9 @@ type countingIntegration struct {
 
 func (*countingIntegration) Name() string { return "noop" }
 
-func (c *countingIntegration) Push(_ context.Context, rec *tandem.Record, _ *tandem.Link) (*tandem.PushResult, error) {
+func (c *countingIntegration) Push(_ context.Context, req *tandem.PushRequest) (*tandem.PushResult, error) {
 	if c.n.Add(1) == int64(c.want) {
 		close(c.done)
 	}
-	return &tandem.PushResult{RemoteID: "r_" + rec.Ref.ID}, nil
+	return &tandem.PushResult{RemoteID: "r_" + req.Record.Ref.ID}, nil
 }

@@ -38,7 +38,7 @@ type Integration struct {
 
 	// Fail, when set, is called before a push is recorded; a non-nil error
 	// fails the push.
-	Fail func(rec *tandem.Record) error
+	Fail func(req *tandem.PushRequest) error
 	// Hold, when set, is called at the start of a push and may block.
 	Hold func(ctx context.Context, rec *tandem.Record)
 }
@@ -65,7 +65,8 @@ func (in *Integration) Name() string { return in.name }
 
 // Push implements tandem.Integration: it records rec and answers a remote id
 // derived from the local one.
-func (in *Integration) Push(ctx context.Context, rec *tandem.Record, _ *tandem.Link) (*tandem.PushResult, error) {
+func (in *Integration) Push(ctx context.Context, req *tandem.PushRequest) (*tandem.PushResult, error) {
+	rec := req.Record
 	in.mu.Lock()
 	in.inflight[rec.Ref]++
 	if in.inflight[rec.Ref] > 1 {
@@ -82,7 +83,7 @@ func (in *Integration) Push(ctx context.Context, rec *tandem.Record, _ *tandem.L
 		in.Hold(ctx, rec)
 	}
 	if in.Fail != nil {
-		if err := in.Fail(rec); err != nil {
+		if err := in.Fail(req); err != nil {
 			return nil, err
 		}
 	}

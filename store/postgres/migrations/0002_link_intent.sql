@@ -1,0 +1,2 @@
+-- What an unfinished push saved before calling its provider.
+ALTER TABLE links ADD COLUMN intent BYTEA;
