@@ -25,6 +25,11 @@ type Config struct {
 	PollInterval    time.Duration
 	Workers         int
 	ShutdownTimeout time.Duration
+
+	// Stripe integration: on when StripeSecretKey is set.
+	StripeSecretKey string
+	StripeAPIURL    string
+	StripeRateLimit float64
 }
 
 // setting is one configuration entry: its variable, its flag, and where it goes.
@@ -46,6 +51,7 @@ func (c *Config) settings() []setting {
 		PollInterval:    50 * time.Millisecond,
 		Workers:         10,
 		ShutdownTimeout: 25 * time.Second,
+		StripeRateLimit: 20,
 	}
 	return []setting{
 		{env: "TANDEM_ADDR", flag: "addr", usage: "address the API listens on", value: (*stringValue)(&c.Addr)},
@@ -61,6 +67,12 @@ func (c *Config) settings() []setting {
 		{env: "TANDEM_WORKERS", flag: "workers", usage: "sync jobs run at once by this process", value: (*intValue)(&c.Workers)},
 		{env: "TANDEM_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout",
 			usage: "how long a stop waits for requests and jobs in flight", value: (*durationValue)(&c.ShutdownTimeout)},
+		{env: "STRIPE_SECRET_KEY", flag: "stripe-secret-key", secret: true,
+			usage: "Stripe API key; turns the Stripe integration on", value: (*stringValue)(&c.StripeSecretKey)},
+		{env: "STRIPE_API_URL", flag: "stripe-api-url", usage: "Stripe API address (an emulator, stripe-mock); default Stripe's",
+			value: (*stringValue)(&c.StripeAPIURL)},
+		{env: "STRIPE_RATE_LIMIT", flag: "stripe-rate-limit", usage: "most Stripe requests per second from this process",
+			value: (*floatValue)(&c.StripeRateLimit)},
 	}
 }
 
@@ -122,6 +134,13 @@ func (c *Config) Validate() error {
 		return errors.New("TANDEM_WORKERS must be at least 1")
 	case c.ShutdownTimeout <= 0:
 		return errors.New("TANDEM_SHUTDOWN_TIMEOUT must be positive")
+	case c.StripeRateLimit <= 0:
+		return errors.New("STRIPE_RATE_LIMIT must be positive")
+	}
+	if c.StripeAPIURL != "" {
+		if u, err := url.Parse(c.StripeAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("STRIPE_API_URL %q: want http(s)://host", c.StripeAPIURL)
+		}
 	}
 	return nil
 }
@@ -147,15 +166,20 @@ func (c *Config) LogValue() slog.Value {
 	if u, err := url.Parse(db); err == nil && u.User != nil {
 		db = u.Redacted()
 	}
-	token := ""
+	token, stripeKey := "", ""
 	if c.APIToken != "" {
 		token = "(set)"
+	}
+	if c.StripeSecretKey != "" {
+		stripeKey = "(set)"
 	}
 	return slog.GroupValue(
 		slog.String("addr", c.Addr), slog.String("database_url", db), slog.String("api_token", token),
 		slog.Bool("auto_migrate", c.AutoMigrate), slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("queue_poll_interval", c.PollInterval), slog.Int("workers", c.Workers),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("stripe_secret_key", stripeKey), slog.String("stripe_api_url", c.StripeAPIURL),
+		slog.Float64("stripe_rate_limit", c.StripeRateLimit),
 	)
 }
 
@@ -174,6 +198,7 @@ type (
 	intValue      int
 	durationValue time.Duration
 	levelValue    slog.Level
+	floatValue    float64
 )
 
 // secretValue hides a secret setting's value from flag usage output.
@@ -205,6 +230,13 @@ func (v *durationValue) Set(s string) error {
 	return err
 }
 func (v *durationValue) String() string { return time.Duration(*v).String() }
+
+func (v *floatValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	*v = floatValue(f)
+	return err
+}
+func (v *floatValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
 
 func (v *levelValue) Set(s string) error { return (*slog.Level)(v).UnmarshalText([]byte(s)) }
 func (v *levelValue) String() string     { return slog.Level(*v).String() }

@@ -23,12 +23,16 @@ func TestConfigSources(t *testing.T) {
 		"TANDEM_QUEUE_POLL_INTERVAL": "20ms",
 		"TANDEM_API_TOKEN_FILE":      secret,
 		"TANDEM_AUTO_MIGRATE":        "false",
+		"STRIPE_SECRET_KEY":          "sk_test_x",
+		"STRIPE_RATE_LIMIT":          "12.5",
+		"STRIPE_API_URL":             "http://127.0.0.1:12111",
 	}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{Addr: "0.0.0.0:9000", DatabaseURL: "sqlite:data/tandem.db", APIToken: "from-file", AutoMigrate: false,
-		LogLevel: slog.LevelInfo, PollInterval: 20 * time.Millisecond, Workers: 3, ShutdownTimeout: 25 * time.Second}
+		LogLevel: slog.LevelInfo, PollInterval: 20 * time.Millisecond, Workers: 3, ShutdownTimeout: 25 * time.Second,
+		StripeSecretKey: "sk_test_x", StripeAPIURL: "http://127.0.0.1:12111", StripeRateLimit: 12.5}
 	if *cfg != want {
 		t.Fatalf("config = %+v\nwant     %+v", *cfg, want)
 	}
@@ -65,6 +69,7 @@ func TestConfigRefusals(t *testing.T) {
 func TestConfigNeverPrintsSecrets(t *testing.T) {
 	e := env(map[string]string{
 		"TANDEM_API_TOKEN":    "tok-123456",
+		"STRIPE_SECRET_KEY":   "sk_test_s3cr3t",
 		"TANDEM_DATABASE_URL": "postgres://tandem:pa55word@db.internal/tandem",
 	})
 	cfg, err := LoadConfig("serve", nil, e, &bytes.Buffer{})
@@ -76,7 +81,7 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 	var help bytes.Buffer
 	_, _ = LoadConfig("serve", []string{"-h"}, e, &help)
 	for name, out := range map[string]string{"log": logs.String(), "help": help.String()} {
-		for _, secret := range []string{"tok-123456", "pa55word"} {
+		for _, secret := range []string{"tok-123456", "pa55word", "sk_test_s3cr3t"} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%s output shows a secret:\n%s", name, out)
 			}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/tandemsync/tandem"
+	"github.com/tandemsync/tandem/connector/stripe"
 	"github.com/tandemsync/tandem/httpapi"
 	"github.com/tandemsync/tandem/store"
 	"github.com/tandemsync/tandem/syncer"
@@ -25,7 +27,10 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	}
 	logger.Info("starting tandem", "version", version(), "config", cfg)
 
-	integrations := p.integrations
+	integrations, err := p.configuredIntegrations(cfg)
+	if err != nil {
+		return err
+	}
 	names := make([]string, 0, len(integrations))
 	for _, in := range integrations {
 		names = append(names, in.Name())
@@ -82,6 +87,21 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	p.stopWorkers(st, cfg)
 	logger.Info("stopped")
 	return nil
+}
+
+// configuredIntegrations are the integrations cfg turns on, then the
+// program's own (tests add theirs).
+func (p *program) configuredIntegrations(cfg *Config) ([]tandem.Integration, error) {
+	var out []tandem.Integration
+	if cfg.StripeSecretKey != "" {
+		c, err := stripe.New(stripe.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL,
+			RateLimit: cfg.StripeRateLimit})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return append(out, p.integrations...), nil
 }
 
 // stopWorkers lets running jobs finish within the shutdown timeout; the ones
