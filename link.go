@@ -17,6 +17,20 @@ const (
 	LinkConflict LinkStatus = "conflict"
 )
 
+// LinkUpdate is what an inbound change records on its integration's link.
+type LinkUpdate struct {
+	RemoteID string
+	// Base is the state the remote side now holds.
+	Base []byte
+	// Watermark orders the remote side's changes: older news is ignored.
+	Watermark int64
+	// Synced says the remote side holds the version written.
+	Synced bool
+	// Conflict, when not empty, describes a conflict the write resolved; the
+	// link shows it (status conflict) until its next successful push.
+	Conflict string
+}
+
 // Link ties one local record to its counterpart in one integration.
 type Link struct {
 	Integration string
@@ -30,6 +44,8 @@ type Link struct {
 	Status LinkStatus
 	// LastError is the most recent push failure, kept until a push succeeds.
 	LastError string
+	// Watermark is the newest remote change applied (see LinkUpdate).
+	Watermark int64
 	// Intent is what an unfinished push saved before calling the provider
 	// (see PushRequest.SaveIntent); nil once a push succeeded.
 	Intent []byte

@@ -16,7 +16,10 @@
 // This package imports only the standard library.
 package tandem
 
-import "context"
+import (
+	"context"
+	"net/http"
+)
 
 // Kind names an entity kind of the catalog. The engine treats kinds
 // generically; each kind has its own table and API.
@@ -41,6 +44,13 @@ type Write struct {
 	// Origin is OriginAPI or the name of the integration the change came from.
 	// Every configured integration except the origin gets a push job.
 	Origin string
+	// PushToOrigin pushes the write to its origin integration too: what is
+	// written differs from what the origin holds (a merge kept local values,
+	// or the origin lacks Tandem's id).
+	PushToOrigin bool
+	// Link, when set, is recorded on the origin's link in the same
+	// transaction as the write.
+	Link *LinkUpdate
 	// IfVersion, when non-zero, makes the write fail with EPRECONDITION unless
 	// the record's current version equals it.
 	IfVersion int64
@@ -83,6 +93,22 @@ type Record struct {
 	Customer *Customer
 }
 
+// InboundEvent is a verified event from an integration, stored as received.
+type InboundEvent struct {
+	ID      string
+	Type    string
+	Payload []byte
+}
+
+// ApplyArgs are the arguments of an apply job: one stored inbound event.
+type ApplyArgs struct {
+	Integration string `json:"integration"`
+	EventID     string `json:"event_id"`
+}
+
+// Kind is the job kind of apply jobs in the queue.
+func (ApplyArgs) Kind() string { return "apply" }
+
 // PushArgs are the arguments of a push job: they name a record and an
 // integration, never a copy of the record's data, so the worker always pushes
 // the latest state and a burst of writes coalesces into one job.
@@ -103,6 +129,43 @@ type Integration interface {
 	Name() string
 	// Push makes the remote side match the request's record.
 	Push(ctx context.Context, req *PushRequest) (*PushResult, error)
+}
+
+// Source is the inbound half of an integration: it verifies what the
+// provider sends, and reads the provider's current state.
+type Source interface {
+	// Name is the integration's name, as for Integration.
+	Name() string
+	// Verify checks a webhook delivery (header and raw body) and returns the
+	// events it carries; an EINVALID *Error when it is not authentic.
+	Verify(header http.Header, body []byte) ([]InboundEvent, error)
+	// Decode returns the change a stored event reports; ok is false for
+	// events the integration does not sync.
+	Decode(ev *InboundEvent) (change *RemoteChange, ok bool, err error)
+	// Fetch returns the current state of a remote record, for when an event
+	// cannot be ordered against what was applied before.
+	Fetch(ctx context.Context, kind Kind, remoteID string) (*RemoteChange, error)
+	// Snapshot decodes a link's base into the local fields it holds.
+	Snapshot(kind Kind, base []byte) (*Customer, error)
+}
+
+// RemoteChange is the state of a remote record after a change, in local
+// terms.
+type RemoteChange struct {
+	Kind     Kind
+	RemoteID string
+	// LocalID is Tandem's id as the remote record carries it, if it does.
+	LocalID string
+	Deleted bool
+	// Customer is the remote record's fields (not set for a delete).
+	Customer *Customer
+	// Base is the remote state as a link's base.
+	Base []byte
+	// Watermark orders the record's changes; equal watermarks cannot be
+	// ordered (the engine then fetches the current state).
+	Watermark int64
+	// Ours says the change was caused by one of Tandem's own writes.
+	Ours bool
 }
 
 // PushRequest is one push of a record to an integration.

@@ -279,11 +279,11 @@ func (s *Server) healthz(ctx context.Context, _ *struct{}) (*healthOutput, error
 func (s *Server) readyz(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	if err := s.health.Ping(ctx); err != nil {
+	if err := s.store.Ping(ctx); err != nil {
 		s.cfg.Logger.WarnContext(ctx, "not ready: database", "error", err)
 		return nil, huma.NewError(http.StatusServiceUnavailable, "the database is unreachable")
 	}
-	if err := s.health.CheckSchema(ctx); err != nil {
+	if err := s.store.CheckSchema(ctx); err != nil {
 		return nil, huma.NewError(http.StatusServiceUnavailable, "the database schema is not current: "+tandem.ErrorMessage(err))
 	}
 	out := &healthOutput{}

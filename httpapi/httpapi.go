@@ -20,10 +20,14 @@ import (
 	"github.com/tandemsync/tandem"
 )
 
-// Health is what the readiness probe checks.
-type Health interface {
+// Store is what the API needs of a store.
+type Store interface {
+	tandem.Catalog
+	// Ping and CheckSchema are what the readiness probe checks.
 	Ping(ctx context.Context) error
 	CheckSchema(ctx context.Context) error
+	// ReceiveEvents durably stores verified inbound events, once each.
+	ReceiveEvents(ctx context.Context, integration string, events []tandem.InboundEvent) (int, error)
 }
 
 // Config configures the API.
@@ -34,23 +38,30 @@ type Config struct {
 	// Version is the program's version, shown in the OpenAPI document.
 	Version string
 	Logger  *slog.Logger
+	// Sources are the integrations whose webhooks are received at
+	// POST /webhooks/{name}.
+	Sources []tandem.Source
 }
 
 // Server is the API's http.Handler.
 type Server struct {
 	catalog tandem.Catalog
-	health  Health
+	store   Store
+	sources map[string]tandem.Source
 	cfg     Config
 	api     huma.API
 	handler http.Handler
 }
 
-// New returns the API over catalog.
-func New(catalog tandem.Catalog, health Health, cfg Config) *Server {
+// New returns the API over st.
+func New(st Store, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{catalog: catalog, health: health, cfg: cfg}
+	s := &Server{catalog: st, store: st, sources: map[string]tandem.Source{}, cfg: cfg}
+	for _, src := range cfg.Sources {
+		s.sources[src.Name()] = src
+	}
 	mux := http.NewServeMux()
 	hc := huma.DefaultConfig("Tandem", cfg.Version)
 	hc.Info.Description = "Two-way sync of your customer catalog with external catalogs."
@@ -64,6 +75,8 @@ func New(catalog tandem.Catalog, health Health, cfg Config) *Server {
 	}
 	s.api = humago.New(mux, hc)
 	s.routes()
+	// Webhooks need the raw body for their signatures: plain net/http.
+	mux.HandleFunc("POST /webhooks/{integration}", s.webhook)
 	s.handler = s.recoverer(s.logRequests(s.authenticate(mux)))
 	return s
 }
@@ -133,15 +146,17 @@ func (s *Server) problem(ctx context.Context, err error) error {
 }
 
 // authenticate requires the bearer token, when one is configured, on every
-// path but the health probes and the documentation.
+// path but the health probes, the documentation and the webhooks.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	if s.cfg.Token == "" {
 		return next
 	}
 	want := []byte("Bearer " + s.cfg.Token)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch r.URL.Path {
-		case "/healthz", "/readyz", "/docs", "/openapi.json", "/openapi.yaml", "/openapi-3.0.json", "/openapi-3.0.yaml":
+		switch {
+		case r.URL.Path == "/healthz", r.URL.Path == "/readyz", r.URL.Path == "/docs",
+			strings.HasPrefix(r.URL.Path, "/openapi"),
+			strings.HasPrefix(r.URL.Path, "/webhooks/"): // authenticated by their signatures
 			next.ServeHTTP(w, r)
 			return
 		}

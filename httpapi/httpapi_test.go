@@ -30,7 +30,7 @@ func newServer(t *testing.T, token string) *httptest.Server {
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(st, st, httpapi.Config{Token: token}))
+	srv := httptest.NewServer(httpapi.New(st, httpapi.Config{Token: token}))
 	t.Cleanup(srv.Close)
 	return srv
 }

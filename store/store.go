@@ -15,6 +15,9 @@ import (
 type Store interface {
 	tandem.Catalog
 	syncer.Store
+	// ReceiveEvents durably stores verified inbound events, once each, and
+	// enqueues their application.
+	ReceiveEvents(ctx context.Context, integration string, events []tandem.InboundEvent) (int, error)
 	// Migrate brings the schema up to date; it refuses a newer schema.
 	Migrate(ctx context.Context) error
 	// CheckSchema reports a schema that is not exactly the current one.

@@ -18,6 +18,7 @@ import (
 
 // Store is what the syncer needs of a store.
 type Store interface {
+	tandem.Catalog
 	// PushState returns the record's current state and its link to
 	// integration (a pending link with no remote id if it was never pushed).
 	PushState(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Record, *tandem.Link, error)
@@ -25,24 +26,50 @@ type Store interface {
 	RecordPushError(ctx context.Context, integration string, ref tandem.Ref, msg string, parked bool) error
 	// SaveIntent records an integration's intent on the link of ref.
 	SaveIntent(ctx context.Context, integration string, ref tandem.Ref, intent []byte) error
+	// LoadEvent returns a stored inbound event.
+	LoadEvent(ctx context.Context, integration, id string) (*tandem.InboundEvent, error)
+	// LinkByRemoteID finds the link of a remote record; ENOTFOUND if none.
+	LinkByRemoteID(ctx context.Context, integration string, kind tandem.Kind, remoteID string) (*tandem.Link, error)
+	// ConfirmLink records w.Link on w.Origin's link of ref without a catalog
+	// write (with w.PushToOrigin, it also enqueues a push to the origin);
+	// version is the local version the remote side holds when w.Link.Synced.
+	ConfirmLink(ctx context.Context, ref tandem.Ref, version int64, w tandem.Write) error
 }
 
-// Syncer pushes local changes to the configured integrations.
+// Syncer pushes local changes to the configured integrations and applies
+// the changes they report.
 type Syncer struct {
 	store        Store
 	integrations map[string]tandem.Integration
+	sources      map[string]tandem.Source
+	policy       Policy
 	logger       *slog.Logger
 }
 
-// New returns a Syncer pushing to integrations through st. A nil logger
-// discards.
-func New(st Store, integrations []tandem.Integration, logger *slog.Logger) *Syncer {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
+// Options configure a Syncer.
+type Options struct {
+	// Policy settles conflicts (default PolicyNewest).
+	Policy Policy
+	// Logger is where the syncer logs (nil discards).
+	Logger *slog.Logger
+}
+
+// New returns a Syncer for integrations through st. Integrations that are
+// also a tandem.Source have their changes applied.
+func New(st Store, integrations []tandem.Integration, opts Options) *Syncer {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Syncer{store: st, integrations: map[string]tandem.Integration{}, logger: logger}
+	if opts.Policy == "" {
+		opts.Policy = PolicyNewest
+	}
+	s := &Syncer{store: st, integrations: map[string]tandem.Integration{}, sources: map[string]tandem.Source{},
+		policy: opts.Policy, logger: opts.Logger}
 	for _, in := range integrations {
 		s.integrations[in.Name()] = in
+		if src, ok := in.(tandem.Source); ok {
+			s.sources[in.Name()] = src
+		}
 	}
 	return s
 }
@@ -50,6 +77,7 @@ func New(st Store, integrations []tandem.Integration, logger *slog.Logger) *Sync
 // Register adds the syncer's workers to w.
 func (s *Syncer) Register(w *river.Workers) {
 	river.AddWorker(w, &pushWorker{s: s})
+	river.AddWorker(w, &applyWorker{s: s})
 }
 
 // pushWorker works push jobs. River runs at most one live job per

@@ -25,11 +25,13 @@ type Config struct {
 	PollInterval    time.Duration
 	Workers         int
 	ShutdownTimeout time.Duration
+	ConflictPolicy  string
 
 	// Stripe integration: on when StripeSecretKey is set.
-	StripeSecretKey string
-	StripeAPIURL    string
-	StripeRateLimit float64
+	StripeSecretKey     string
+	StripeWebhookSecret string // one or several, comma-separated
+	StripeAPIURL        string
+	StripeRateLimit     float64
 }
 
 // setting is one configuration entry: its variable, its flag, and where it goes.
@@ -52,6 +54,7 @@ func (c *Config) settings() []setting {
 		Workers:         10,
 		ShutdownTimeout: 25 * time.Second,
 		StripeRateLimit: 20,
+		ConflictPolicy:  "newest",
 	}
 	return []setting{
 		{env: "TANDEM_ADDR", flag: "addr", usage: "address the API listens on", value: (*stringValue)(&c.Addr)},
@@ -67,6 +70,12 @@ func (c *Config) settings() []setting {
 		{env: "TANDEM_WORKERS", flag: "workers", usage: "sync jobs run at once by this process", value: (*intValue)(&c.Workers)},
 		{env: "TANDEM_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout",
 			usage: "how long a stop waits for requests and jobs in flight", value: (*durationValue)(&c.ShutdownTimeout)},
+		{env: "TANDEM_CONFLICT_POLICY", flag: "conflict-policy",
+			usage: "who wins a field both sides changed: newest, local, or an integration (stripe)",
+			value: (*stringValue)(&c.ConflictPolicy)},
+		{env: "STRIPE_WEBHOOK_SECRET", flag: "stripe-webhook-secret", secret: true,
+			usage: "whsec_ secret(s) of the Stripe webhook endpoint, comma-separated while rotating",
+			value: (*stringValue)(&c.StripeWebhookSecret)},
 		{env: "STRIPE_SECRET_KEY", flag: "stripe-secret-key", secret: true,
 			usage: "Stripe API key; turns the Stripe integration on", value: (*stringValue)(&c.StripeSecretKey)},
 		{env: "STRIPE_API_URL", flag: "stripe-api-url", usage: "Stripe API address (an emulator, stripe-mock); default Stripe's",
@@ -137,12 +146,32 @@ func (c *Config) Validate() error {
 	case c.StripeRateLimit <= 0:
 		return errors.New("STRIPE_RATE_LIMIT must be positive")
 	}
+	switch c.ConflictPolicy {
+	case "newest", "local":
+	case "stripe":
+		if c.StripeSecretKey == "" {
+			return errors.New("TANDEM_CONFLICT_POLICY=stripe needs the Stripe integration (STRIPE_SECRET_KEY)")
+		}
+	default:
+		return fmt.Errorf("TANDEM_CONFLICT_POLICY %q: want newest, local or stripe", c.ConflictPolicy)
+	}
 	if c.StripeAPIURL != "" {
 		if u, err := url.Parse(c.StripeAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("STRIPE_API_URL %q: want http(s)://host", c.StripeAPIURL)
 		}
 	}
 	return nil
+}
+
+// StripeWebhookSecrets returns the configured webhook secrets.
+func (c *Config) StripeWebhookSecrets() []string {
+	var out []string
+	for _, s := range strings.Split(c.StripeWebhookSecret, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Database returns the engine ("sqlite" or "postgres") and its location.
@@ -166,19 +195,19 @@ func (c *Config) LogValue() slog.Value {
 	if u, err := url.Parse(db); err == nil && u.User != nil {
 		db = u.Redacted()
 	}
-	token, stripeKey := "", ""
-	if c.APIToken != "" {
-		token = "(set)"
-	}
-	if c.StripeSecretKey != "" {
-		stripeKey = "(set)"
+	redact := func(secret string) string {
+		if secret == "" {
+			return ""
+		}
+		return "(set)"
 	}
 	return slog.GroupValue(
-		slog.String("addr", c.Addr), slog.String("database_url", db), slog.String("api_token", token),
+		slog.String("addr", c.Addr), slog.String("database_url", db), slog.String("api_token", redact(c.APIToken)),
 		slog.Bool("auto_migrate", c.AutoMigrate), slog.String("log_level", c.LogLevel.String()),
 		slog.Duration("queue_poll_interval", c.PollInterval), slog.Int("workers", c.Workers),
-		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
-		slog.String("stripe_secret_key", stripeKey), slog.String("stripe_api_url", c.StripeAPIURL),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout), slog.String("conflict_policy", c.ConflictPolicy),
+		slog.String("stripe_secret_key", redact(c.StripeSecretKey)),
+		slog.String("stripe_webhook_secret", redact(c.StripeWebhookSecret)), slog.String("stripe_api_url", c.StripeAPIURL),
 		slog.Float64("stripe_rate_limit", c.StripeRateLimit),
 	)
 }

@@ -26,15 +26,21 @@ func TestConfigSources(t *testing.T) {
 		"STRIPE_SECRET_KEY":          "sk_test_x",
 		"STRIPE_RATE_LIMIT":          "12.5",
 		"STRIPE_API_URL":             "http://127.0.0.1:12111",
+		"TANDEM_CONFLICT_POLICY":     "stripe",
+		"STRIPE_WEBHOOK_SECRET":      "whsec_a, whsec_b",
 	}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Config{Addr: "0.0.0.0:9000", DatabaseURL: "sqlite:data/tandem.db", APIToken: "from-file", AutoMigrate: false,
 		LogLevel: slog.LevelInfo, PollInterval: 20 * time.Millisecond, Workers: 3, ShutdownTimeout: 25 * time.Second,
-		StripeSecretKey: "sk_test_x", StripeAPIURL: "http://127.0.0.1:12111", StripeRateLimit: 12.5}
+		StripeSecretKey: "sk_test_x", StripeAPIURL: "http://127.0.0.1:12111", StripeRateLimit: 12.5,
+		ConflictPolicy: "stripe", StripeWebhookSecret: "whsec_a, whsec_b"}
 	if *cfg != want {
 		t.Fatalf("config = %+v\nwant     %+v", *cfg, want)
+	}
+	if got := cfg.StripeWebhookSecrets(); len(got) != 2 || got[0] != "whsec_a" || got[1] != "whsec_b" {
+		t.Fatalf("webhook secrets = %q", got)
 	}
 }
 
@@ -52,6 +58,10 @@ func TestConfigRefusals(t *testing.T) {
 		"no workers":                   {nil, []string{"--workers=0"}, "TANDEM_WORKERS"},
 		"missing secret file":          {map[string]string{"TANDEM_API_TOKEN_FILE": "/nonexistent/token"}, nil, "TANDEM_API_TOKEN_FILE"},
 		"stray argument":               {nil, []string{"extra"}, "unexpected argument"},
+		"zero Stripe rate":             {map[string]string{"STRIPE_RATE_LIMIT": "0"}, nil, "STRIPE_RATE_LIMIT"},
+		"Stripe URL without scheme":    {map[string]string{"STRIPE_API_URL": "localhost:12111"}, nil, "STRIPE_API_URL"},
+		"unknown conflict policy":      {map[string]string{"TANDEM_CONFLICT_POLICY": "oldest"}, nil, "TANDEM_CONFLICT_POLICY"},
+		"stripe policy without stripe": {map[string]string{"TANDEM_CONFLICT_POLICY": "stripe"}, nil, "STRIPE_SECRET_KEY"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -68,9 +78,10 @@ func TestConfigRefusals(t *testing.T) {
 
 func TestConfigNeverPrintsSecrets(t *testing.T) {
 	e := env(map[string]string{
-		"TANDEM_API_TOKEN":    "tok-123456",
-		"STRIPE_SECRET_KEY":   "sk_test_s3cr3t",
-		"TANDEM_DATABASE_URL": "postgres://tandem:pa55word@db.internal/tandem",
+		"TANDEM_API_TOKEN":      "tok-123456",
+		"STRIPE_SECRET_KEY":     "sk_test_s3cr3t",
+		"STRIPE_WEBHOOK_SECRET": "whsec_h1dd3n",
+		"TANDEM_DATABASE_URL":   "postgres://tandem:pa55word@db.internal/tandem",
 	})
 	cfg, err := LoadConfig("serve", nil, e, &bytes.Buffer{})
 	if err != nil {
@@ -81,7 +92,7 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 	var help bytes.Buffer
 	_, _ = LoadConfig("serve", []string{"-h"}, e, &help)
 	for name, out := range map[string]string{"log": logs.String(), "help": help.String()} {
-		for _, secret := range []string{"tok-123456", "pa55word", "sk_test_s3cr3t"} {
+		for _, secret := range []string{"tok-123456", "pa55word", "sk_test_s3cr3t", "whsec_h1dd3n"} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%s output shows a secret:\n%s", name, out)
 			}

@@ -49,12 +49,18 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("database schema: %w", err)
 	}
-	syncer.New(st, integrations, logger).Register(workers)
+	syncer.New(st, integrations, syncer.Options{Policy: syncer.Policy(cfg.ConflictPolicy), Logger: logger}).Register(workers)
 	if err := st.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
 
-	api := httpapi.New(st, st, httpapi.Config{Token: cfg.APIToken, Version: version(), Logger: logger})
+	var sources []tandem.Source
+	for _, in := range integrations {
+		if src, ok := in.(tandem.Source); ok {
+			sources = append(sources, src)
+		}
+	}
+	api := httpapi.New(st, httpapi.Config{Token: cfg.APIToken, Version: version(), Logger: logger, Sources: sources})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		p.stopWorkers(st, cfg)
@@ -95,7 +101,7 @@ func (p *program) configuredIntegrations(cfg *Config) ([]tandem.Integration, err
 	var out []tandem.Integration
 	if cfg.StripeSecretKey != "" {
 		c, err := stripe.New(stripe.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL,
-			RateLimit: cfg.StripeRateLimit})
+			RateLimit: cfg.StripeRateLimit, WebhookSecrets: cfg.StripeWebhookSecrets()})
 		if err != nil {
 			return nil, err
 		}

@@ -21,15 +21,24 @@ type fields struct {
 	Phone    string            `json:"phone"`
 	Address  tandem.Address    `json:"address"`
 	Metadata map[string]string `json:"metadata"` // without tandem_id
+	// TandemID is the tandem_id metadata the Stripe customer holds.
+	TandemID string `json:"tandem_id"`
 }
 
 func fieldsOf(c *tandem.Customer) fields {
-	return fields{Name: c.Name, Email: c.Email, Phone: c.Phone, Address: c.Address, Metadata: maps.Clone(c.Metadata)}
+	return fields{Name: c.Name, Email: c.Email, Phone: c.Phone, Address: c.Address, Metadata: maps.Clone(c.Metadata),
+		TandemID: c.ID}
+}
+
+// customer returns the local fields f holds.
+func (f fields) customer() *tandem.Customer {
+	return &tandem.Customer{Name: f.Name, Email: f.Email, Phone: f.Phone, Address: f.Address, Metadata: maps.Clone(f.Metadata)}
 }
 
 // fieldsOfStripe reads the shared fields of a Stripe customer.
 func fieldsOfStripe(c *stripego.Customer) fields {
-	f := fields{Name: c.Name, Email: c.Email, Phone: c.Phone, Metadata: map[string]string{}}
+	f := fields{Name: c.Name, Email: c.Email, Phone: c.Phone, Metadata: map[string]string{},
+		TandemID: c.Metadata[MetadataKey]}
 	if c.Address != nil {
 		f.Address = tandem.Address{Line1: c.Address.Line1, Line2: c.Address.Line2, City: c.Address.City,
 			State: c.Address.State, PostalCode: c.Address.PostalCode, Country: c.Address.Country}
@@ -46,7 +55,7 @@ func fieldsOfStripe(c *stripego.Customer) fields {
 // empty metadata are the same).
 func (f fields) equal(g fields) bool {
 	return f.Name == g.Name && f.Email == g.Email && f.Phone == g.Phone && f.Address == g.Address &&
-		maps.Equal(f.Metadata, g.Metadata)
+		maps.Equal(f.Metadata, g.Metadata) && f.TandemID == g.TandemID
 }
 
 // createIntent is what a create saves before calling Stripe: the key and
@@ -296,6 +305,9 @@ func setUpdateFields(p *stripego.CustomerUpdateParams, base *fields, want fields
 		if _, ok := want.Metadata[k]; !ok {
 			p.AddMetadata(k, "")
 		}
+	}
+	if all || want.TandemID != base.TandemID {
+		p.AddMetadata(MetadataKey, want.TandemID)
 	}
 }
 

@@ -39,12 +39,16 @@ type Config struct {
 	RateLimit float64
 	// HTTPClient, when set, replaces the default client (30 s timeout).
 	HTTPClient *http.Client
+	// WebhookSecrets are the whsec_ secrets webhook deliveries may be signed
+	// with (several while one is rotated).
+	WebhookSecrets []string
 }
 
 // Connector is the Stripe integration.
 type Connector struct {
-	api    *stripego.Client
-	budget *budget
+	api            *stripego.Client
+	budget         *budget
+	webhookSecrets []string
 }
 
 // New returns a connector for cfg.
@@ -68,7 +72,7 @@ func New(cfg Config) (*Connector, error) {
 		backend.URL = stripego.String(cfg.APIURL)
 	}
 	api := stripego.NewClient(cfg.SecretKey, stripego.WithBackends(stripego.NewBackendsWithConfig(backend)))
-	return &Connector{api: api, budget: newBudget(cfg.RateLimit)}, nil
+	return &Connector{api: api, budget: newBudget(cfg.RateLimit), webhookSecrets: cfg.WebhookSecrets}, nil
 }
 
 // Name implements tandem.Integration.

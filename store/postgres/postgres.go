@@ -8,6 +8,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"strings"
@@ -134,7 +135,8 @@ func translate(err error) error {
 	case errors.As(err, &pe) && (pe.Code[:2] == "08" || pe.Code[:2] == "57" || pe.Code == "53300"):
 		// connection exceptions, operator intervention (shutdown), too many connections
 		return fmt.Errorf("%w: %w", unavailable, err)
-	case errors.As(err, &ne), pgconn.SafeToRetry(err), pgconn.Timeout(err):
+	case errors.As(err, &ne), pgconn.SafeToRetry(err), pgconn.Timeout(err),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF): // the connection dropped
 		return fmt.Errorf("%w: %w", unavailable, err)
 	}
 	var ce *pgconn.ConnectError

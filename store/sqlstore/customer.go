@@ -68,7 +68,7 @@ func (s *Store[TTx]) createCustomer(ctx context.Context, in *tandem.Customer, w 
 			}
 		}
 		out = &c
-		return s.enqueuePushes(ctx, tx, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, w.Origin)
+		return s.afterWrite(ctx, tx, q, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, c.Version, w)
 	})
 	if err != nil {
 		return nil, false, err
@@ -173,7 +173,7 @@ func (s *Store[TTx]) UpdateCustomer(ctx context.Context, id string, w tandem.Wri
 			return fmt.Errorf("update customer: %w", err)
 		}
 		out = c
-		return s.enqueuePushes(ctx, tx, tandem.Ref{Kind: tandem.KindCustomer, ID: id}, w.Origin)
+		return s.afterWrite(ctx, tx, q, tandem.Ref{Kind: tandem.KindCustomer, ID: id}, c.Version, w)
 	})
 	if err != nil {
 		return nil, err
@@ -194,7 +194,7 @@ func (s *Store[TTx]) DeleteCustomer(ctx context.Context, id string, w tandem.Wri
 			WHERE id = $1`, id, c.Version+1, now, w.Origin); err != nil {
 			return fmt.Errorf("delete customer: %w", err)
 		}
-		return s.enqueuePushes(ctx, tx, tandem.Ref{Kind: tandem.KindCustomer, ID: id}, w.Origin)
+		return s.afterWrite(ctx, tx, q, tandem.Ref{Kind: tandem.KindCustomer, ID: id}, c.Version+1, w)
 	})
 }
 

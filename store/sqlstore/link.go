@@ -16,7 +16,7 @@ var ErrNoRows = errors.New("no rows")
 
 // linkColumns are the stored columns of a link, as scanLink reads them.
 const linkColumns = `l.integration, l.kind, l.local_id, l.remote_id, l.synced_version, l.base, l.status,
-	l.last_error, l.attempts, l.synced_at, l.updated_at, l.intent`
+	l.last_error, l.attempts, l.synced_at, l.updated_at, l.intent, l.watermark`
 
 // kindTables names the table holding each entity kind; its rows carry a
 // version and are locked by the push worker's final check.
@@ -38,12 +38,11 @@ func (s *Store[TTx]) PushState(ctx context.Context, integration string, ref tand
 		deletedAt *time.Time
 		l         nullableLink
 	)
+	dest := append([]any{&c.ID, &c.Name, &c.Email, &c.Phone, &address, &metadata, &c.Version,
+		&c.CreatedAt, &c.UpdatedAt, &deletedAt}, l.dest()...)
 	err := s.e.DB.QueryRow(ctx, `SELECT `+customerColumns+`, `+linkColumns+`
 		FROM customers LEFT JOIN links l ON l.integration = $1 AND l.kind = $2 AND l.local_id = customers.id
-		WHERE customers.id = $3`, integration, string(ref.Kind), ref.ID).Scan(
-		&c.ID, &c.Name, &c.Email, &c.Phone, &address, &metadata, &c.Version, &c.CreatedAt, &c.UpdatedAt, &deletedAt,
-		&l.integration, &l.kind, &l.localID, &l.remoteID, &l.syncedVersion, &l.base, &l.status,
-		&l.lastError, &l.attempts, &l.syncedAt, &l.updatedAt, &l.intent)
+		WHERE customers.id = $3`, integration, string(ref.Kind), ref.ID).Scan(dest...)
 	if errors.Is(err, ErrNoRows) {
 		return nil, nil, errCustomerNotFound(ref.ID)
 	}
@@ -125,8 +124,7 @@ func (s *Store[TTx]) queryLinks(ctx context.Context, query string, args ...any) 
 	var links []*tandem.Link
 	for rows.Next() {
 		var l nullableLink
-		if err := rows.Scan(&l.integration, &l.kind, &l.localID, &l.remoteID, &l.syncedVersion, &l.base, &l.status,
-			&l.lastError, &l.attempts, &l.syncedAt, &l.updatedAt, &l.intent); err != nil {
+		if err := rows.Scan(l.dest()...); err != nil {
 			return nil, fmt.Errorf("scan link: %w", err)
 		}
 		links = append(links, l.link())
@@ -206,6 +204,73 @@ func (s *Store[TTx]) RecordPushError(ctx context.Context, integration string, re
 	})
 }
 
+// updateLink records an inbound change on the link of ref to integration,
+// inside a write of ref at version.
+func (s *Store[TTx]) updateLink(ctx context.Context, q Querier, integration string, ref tandem.Ref, version int64, u *tandem.LinkUpdate) error {
+	synced, status, conflict := int64(0), tandem.LinkSynced, u.Conflict
+	if u.Synced {
+		synced = version
+	}
+	if conflict != "" {
+		status = tandem.LinkConflict
+	}
+	now := s.now()
+	err := q.Exec(ctx, `
+		INSERT INTO links (integration, kind, local_id, remote_id, synced_version, base, status, last_error,
+			watermark, synced_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+		ON CONFLICT (integration, kind, local_id) DO UPDATE SET
+			remote_id = CASE WHEN excluded.remote_id <> '' THEN excluded.remote_id ELSE links.remote_id END,
+			base = COALESCE(excluded.base, links.base),
+			synced_version = CASE WHEN excluded.synced_version > links.synced_version
+				THEN excluded.synced_version ELSE links.synced_version END,
+			status = CASE WHEN excluded.last_error <> '' THEN excluded.status
+				WHEN links.status = 'conflict' THEN 'conflict' ELSE excluded.status END,
+			last_error = CASE WHEN excluded.last_error <> '' THEN excluded.last_error ELSE links.last_error END,
+			watermark = CASE WHEN excluded.watermark > links.watermark THEN excluded.watermark ELSE links.watermark END,
+			synced_at = excluded.synced_at, updated_at = excluded.updated_at`,
+		integration, string(ref.Kind), ref.ID, u.RemoteID, synced, u.Base, string(status), conflict, u.Watermark, now)
+	if err != nil {
+		return fmt.Errorf("update link: %w", err)
+	}
+	return nil
+}
+
+// ConfirmLink records an inbound change that needs no catalog write (an
+// echo of our own write, a change the record already holds) on w.Origin's
+// link of ref; version is the local version the remote side holds when
+// w.Link.Synced. With w.PushToOrigin it also enqueues a push to the origin,
+// whose copy is behind.
+func (s *Store[TTx]) ConfirmLink(ctx context.Context, ref tandem.Ref, version int64, w tandem.Write) error {
+	return s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
+		if err := s.updateLink(ctx, q, w.Origin, ref, version, w.Link); err != nil {
+			return err
+		}
+		if !w.PushToOrigin {
+			return nil
+		}
+		if _, err := s.river.InsertManyTx(ctx, tx, []river.InsertManyParams{{
+			Args: tandem.PushArgs{Integration: w.Origin, Ref: ref}, InsertOpts: pushInsertOpts}}); err != nil {
+			return fmt.Errorf("enqueue push: %w", err)
+		}
+		return nil
+	})
+}
+
+// LinkByRemoteID returns the link of integration whose remote id is
+// remoteID; ENOTFOUND if no local record is linked to it.
+func (s *Store[TTx]) LinkByRemoteID(ctx context.Context, integration string, kind tandem.Kind, remoteID string) (*tandem.Link, error) {
+	links, err := s.queryLinks(ctx, `SELECT `+linkColumns+` FROM links l
+		WHERE l.integration = $1 AND l.kind = $2 AND l.remote_id = $3`, integration, string(kind), remoteID)
+	switch {
+	case err != nil:
+		return nil, err
+	case len(links) == 0 || remoteID == "":
+		return nil, tandem.Errorf(tandem.ENOTFOUND, "no %s is linked to %s %s", kind, integration, remoteID)
+	}
+	return links[0], nil
+}
+
 // SaveIntent records an integration's intent on the link of ref, durably:
 // it must outlive a crash that happens during the provider call it precedes.
 func (s *Store[TTx]) SaveIntent(ctx context.Context, integration string, ref tandem.Ref, intent []byte) error {
@@ -226,10 +291,16 @@ func (s *Store[TTx]) SaveIntent(ctx context.Context, integration string, ref tan
 // nullableLink scans a link's columns where a LEFT JOIN may leave them NULL.
 type nullableLink struct {
 	integration, kind, localID, remoteID, status, lastError *string
-	syncedVersion                                           *int64
+	syncedVersion, watermark                                *int64
 	attempts                                                *int
 	base, intent                                            []byte
 	syncedAt, updatedAt                                     *time.Time
+}
+
+// dest lists the scan destinations of linkColumns.
+func (n *nullableLink) dest() []any {
+	return []any{&n.integration, &n.kind, &n.localID, &n.remoteID, &n.syncedVersion, &n.base, &n.status,
+		&n.lastError, &n.attempts, &n.syncedAt, &n.updatedAt, &n.intent, &n.watermark}
 }
 
 // link returns the scanned link, nil when the join found none.
@@ -241,6 +312,7 @@ func (n *nullableLink) link() *tandem.Link {
 		Integration: *n.integration, Ref: tandem.Ref{Kind: tandem.Kind(*n.kind), ID: *n.localID},
 		RemoteID: *n.remoteID, SyncedVersion: *n.syncedVersion, Base: n.base, Status: tandem.LinkStatus(*n.status),
 		LastError: *n.lastError, Attempts: *n.attempts, UpdatedAt: n.updatedAt.UTC(), Intent: n.intent,
+		Watermark: *n.watermark,
 	}
 	if n.syncedAt != nil {
 		l.SyncedAt = n.syncedAt.UTC()

@@ -188,7 +188,7 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 			n = 10
 		}
 		cfg.Workers = opts.Workers
-		cfg.Queues = map[string]river.QueueConfig{QueuePush: {MaxWorkers: n}}
+		cfg.Queues = map[string]river.QueueConfig{QueuePush: {MaxWorkers: n}, QueueApply: {MaxWorkers: n}}
 	}
 	client, err := river.NewClient(e.Driver, cfg)
 	if err != nil {
@@ -258,15 +258,22 @@ func (s *Store[TTx]) inTx(ctx context.Context, d Durability, fn func(tx TTx, q Q
 // now returns the store's clock reading at the precision both engines keep.
 func (s *Store[TTx]) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
-// enqueuePushes enqueues, inside tx, one push job for every integration but
-// w's origin. A job already waiting or running for the same (integration,
-// record) absorbs the new one: the worker reads the latest state, and runs
-// again if the record moved on while it ran. The links need no write here:
-// a link is pending whenever its synced version is behind the record's.
-func (s *Store[TTx]) enqueuePushes(ctx context.Context, tx TTx, ref tandem.Ref, origin string) error {
+// afterWrite completes a catalog write of ref at version inside its
+// transaction: it records w.Link on the origin's link, then enqueues one push
+// job for every integration but the origin (the origin too with
+// w.PushToOrigin). A job already waiting or running for the same
+// (integration, record) absorbs the new one: the worker reads the latest
+// state, and runs again if the record moved on while it ran. Links need no
+// other write: a link is pending whenever its synced version is behind.
+func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tandem.Ref, version int64, w tandem.Write) error {
+	if w.Link != nil {
+		if err := s.updateLink(ctx, q, w.Origin, ref, version, w.Link); err != nil {
+			return err
+		}
+	}
 	params := make([]river.InsertManyParams, 0, len(s.opts.Integrations))
 	for _, name := range s.opts.Integrations {
-		if name != origin {
+		if name != w.Origin || w.PushToOrigin {
 			params = append(params, river.InsertManyParams{
 				Args:       tandem.PushArgs{Integration: name, Ref: ref},
 				InsertOpts: pushInsertOpts,

@@ -31,7 +31,7 @@ func BenchmarkDrain(b *testing.B, open Opener) {
 		b.Fatal(err)
 	}
 	in := &countingIntegration{done: make(chan struct{}), want: b.N}
-	syncer.New(st, []tandem.Integration{in}, nil).Register(workers)
+	syncer.New(st, []tandem.Integration{in}, syncer.Options{}).Register(workers)
 	for i := range b.N {
 		if _, _, err := st.CreateCustomer(ctx, &tandem.Customer{Name: fmt.Sprint(i)}, api); err != nil {
 			b.Fatal(err)

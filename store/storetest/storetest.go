@@ -90,7 +90,7 @@ func newEnv(t *testing.T, open Opener, work bool, tweak func(*sqlstore.Options))
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	syncer.New(st, []tandem.Integration{in}, opts.Logger).Register(workers)
+	syncer.New(st, []tandem.Integration{in}, syncer.Options{Logger: opts.Logger}).Register(workers)
 	e := &env{st: st, raw: raw, in: in}
 	if work {
 		e.start(t)

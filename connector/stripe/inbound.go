@@ -1,0 +1,138 @@
+package stripe
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	stripego "github.com/stripe/stripe-go/v86"
+	"github.com/stripe/stripe-go/v86/webhook"
+
+	"github.com/tandemsync/tandem"
+)
+
+// Verify implements tandem.Source: the Stripe-Signature header must hold a
+// valid signature of the raw body, made within five minutes, by one of the
+// webhook secrets (several while a secret is rotated). Events are parsed as
+// plain JSON, so an endpoint on another API version is still accepted.
+func (c *Connector) Verify(header http.Header, body []byte) ([]tandem.InboundEvent, error) {
+	if len(c.webhookSecrets) == 0 {
+		return nil, &tandem.Error{Code: tandem.EINVALID, Message: "stripe: no webhook secret is configured"}
+	}
+	sig := header.Get("Stripe-Signature")
+	var err error
+	for _, secret := range c.webhookSecrets {
+		if err = webhook.ValidatePayload(body, sig, secret); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, &tandem.Error{Code: tandem.EINVALID, Field: "Stripe-Signature", Message: err.Error()}
+	}
+	var ev struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil || ev.ID == "" || ev.Type == "" {
+		return nil, &tandem.Error{Code: tandem.EINVALID, Message: "stripe: the body is not an event"}
+	}
+	return []tandem.InboundEvent{{ID: ev.ID, Type: ev.Type, Payload: body}}, nil
+}
+
+// event is the part of a Stripe event Tandem reads.
+type event struct {
+	ID      string `json:"id"`
+	Type    string `json:"type"`
+	Created int64  `json:"created"`
+	Data    struct {
+		Object json.RawMessage `json:"object"`
+	} `json:"data"`
+	Request json.RawMessage `json:"request"`
+}
+
+// idempotencyKey returns the key of the API request that caused the event,
+// "" for a change Stripe made itself. (Old API versions sent the request
+// id as a plain string.)
+func (e *event) idempotencyKey() string {
+	var r struct {
+		IdempotencyKey *string `json:"idempotency_key"`
+	}
+	if json.Unmarshal(e.Request, &r) != nil || r.IdempotencyKey == nil {
+		return ""
+	}
+	return *r.IdempotencyKey
+}
+
+// Decode implements tandem.Source for customer events.
+func (c *Connector) Decode(ev *tandem.InboundEvent) (*tandem.RemoteChange, bool, error) {
+	var e event
+	if err := json.Unmarshal(ev.Payload, &e); err != nil {
+		return nil, false, fmt.Errorf("stripe: decode event %s: %w", ev.ID, err)
+	}
+	switch e.Type {
+	case "customer.created", "customer.updated", "customer.deleted":
+	default:
+		return nil, false, nil
+	}
+	var cust stripego.Customer
+	if err := json.Unmarshal(e.Data.Object, &cust); err != nil {
+		return nil, false, fmt.Errorf("stripe: decode customer of event %s: %w", ev.ID, err)
+	}
+	ch, err := change(&cust, e.Created)
+	if err != nil {
+		return nil, false, err
+	}
+	ch.Deleted = ch.Deleted || e.Type == "customer.deleted"
+	ch.Ours = strings.HasPrefix(e.idempotencyKey(), "tandem:")
+	return ch, true, nil
+}
+
+// Fetch implements tandem.Source: the customer as Stripe has it now.
+func (c *Connector) Fetch(ctx context.Context, kind tandem.Kind, remoteID string) (*tandem.RemoteChange, error) {
+	if kind != tandem.KindCustomer {
+		return nil, &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("stripe: %s records are not synced", kind)}
+	}
+	var cust *stripego.Customer
+	var raw error
+	err := c.call(ctx, func() error {
+		cust, raw = c.api.V1Customers.Retrieve(ctx, remoteID, nil)
+		return raw
+	})
+	switch {
+	case err != nil && isMissing(raw):
+		cust = &stripego.Customer{ID: remoteID, Deleted: true}
+	case err != nil:
+		return nil, err
+	}
+	return change(cust, time.Now().Unix())
+}
+
+// Snapshot implements tandem.Source.
+func (c *Connector) Snapshot(kind tandem.Kind, base []byte) (*tandem.Customer, error) {
+	if kind != tandem.KindCustomer {
+		return nil, fmt.Errorf("stripe: %s records are not synced", kind)
+	}
+	var f fields
+	if err := json.Unmarshal(base, &f); err != nil {
+		return nil, fmt.Errorf("stripe: decode base: %w", err)
+	}
+	return f.customer(), nil
+}
+
+// change is a Stripe customer as a remote change at watermark.
+func change(cust *stripego.Customer, watermark int64) (*tandem.RemoteChange, error) {
+	if cust.ID == "" {
+		return nil, errors.New("stripe: customer without id")
+	}
+	f := fieldsOfStripe(cust)
+	base, err := json.Marshal(f)
+	if err != nil {
+		return nil, err
+	}
+	return &tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: cust.ID, LocalID: f.TandemID,
+		Deleted: cust.Deleted, Customer: f.customer(), Base: base, Watermark: watermark}, nil
+}

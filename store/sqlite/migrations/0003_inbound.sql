@@ -1,0 +1,13 @@
+-- The newest remote change applied to each link, and links found by remote id.
+ALTER TABLE links ADD COLUMN watermark INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX links_remote ON links (integration, kind, remote_id);
+
+-- Inbound events as received, verified, once each.
+CREATE TABLE inbox (
+    integration TEXT NOT NULL,
+    event_id    TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    payload     BLOB NOT NULL,
+    received_at DATETIME NOT NULL,
+    PRIMARY KEY (integration, event_id)
+);

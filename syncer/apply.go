@@ -1,0 +1,163 @@
+package syncer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tandemsync/tandem"
+)
+
+// applyWorker works apply jobs: one stored inbound event each. It writes
+// the change through the catalog's write path with the integration as
+// origin, so it is pushed to every other integration and not back, and
+// records on the link what the remote side now holds.
+type applyWorker struct {
+	river.WorkerDefaults[tandem.ApplyArgs]
+	s *Syncer
+}
+
+func (w *applyWorker) Work(ctx context.Context, job *river.Job[tandem.ApplyArgs]) error {
+	s, args := w.s, job.Args
+	src, ok := s.sources[args.Integration]
+	if !ok {
+		return river.JobCancel(fmt.Errorf("integration %q is not configured", args.Integration))
+	}
+	ev, err := s.store.LoadEvent(ctx, args.Integration, args.EventID)
+	if err != nil {
+		return fmt.Errorf("load event: %w", err)
+	}
+	ch, ok, err := src.Decode(ev)
+	switch {
+	case err != nil:
+		return river.JobCancel(fmt.Errorf("decode event %s: %w", ev.ID, err)) // a stored event will not decode later
+	case !ok:
+		return nil
+	}
+	if err := s.apply(ctx, src, ch); err != nil {
+		s.logger.WarnContext(ctx, "apply failed", "integration", args.Integration, "event", ev.ID, "error", err)
+		return err
+	}
+	return nil
+}
+
+// apply brings the local record in line with a remote change.
+func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.RemoteChange) error {
+	name := src.Name()
+	local, link, err := s.localOf(ctx, name, ch)
+	if err != nil {
+		return err
+	}
+	if link != nil && link.RemoteID != "" {
+		switch {
+		case ch.Watermark < link.Watermark:
+			return nil // older news than what was applied
+		case ch.Watermark == link.Watermark:
+			// Same tick: the order is unknown, so apply the current state.
+			if ch, err = src.Fetch(ctx, ch.Kind, ch.RemoteID); err != nil {
+				return err
+			}
+		}
+		if ch.Ours || string(ch.Base) == string(link.Base) {
+			// Our own write coming back, or nothing new: only confirm.
+			return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
+				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
+		}
+	}
+	update := &tandem.LinkUpdate{RemoteID: ch.RemoteID, Base: ch.Base, Watermark: ch.Watermark}
+	switch {
+	case ch.Deleted && (local == nil || local.Deleted):
+		if link == nil {
+			return nil
+		}
+		return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name, Link: update})
+	case ch.Deleted:
+		update.Synced = true
+		return ignoreGone(s.store.DeleteCustomer(ctx, local.ID, tandem.Write{Origin: name, IfVersion: local.Version, Link: update}))
+	case local == nil:
+		// Born remotely: a new local customer, and one write back of our id.
+		update.Synced = ch.LocalID != "" // no write back needed if it somehow has one
+		c := *ch.Customer
+		_, _, err := s.store.CreateCustomer(ctx, &c, tandem.Write{Origin: name, Link: update, PushToOrigin: !update.Synced})
+		return err
+	case local.Deleted:
+		// Deleted here while changed there: the pending delete wins.
+		return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
+			Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
+	}
+	return s.merge(ctx, src, local, link, ch, update)
+}
+
+// merge applies a remote change to a live local customer by three-way merge
+// against the link's base.
+func (s *Syncer) merge(ctx context.Context, src tandem.Source, local *tandem.Customer, link *tandem.Link, ch *tandem.RemoteChange, update *tandem.LinkUpdate) error {
+	name := src.Name()
+	base := ch.Customer // no base yet: as if only the remote side existed
+	if link != nil && len(link.Base) > 0 {
+		b, err := src.Snapshot(ch.Kind, link.Base)
+		if err != nil {
+			return err
+		}
+		base = b
+	}
+	remoteAt := time.Unix(ch.Watermark, 0)
+	merged, conflicts := merge(base, local, ch.Customer, s.policy.remoteWins(name, local.UpdatedAt, remoteAt))
+	if len(conflicts) > 0 {
+		update.Conflict = fmt.Sprintf("both sides changed %s; kept %s", strings.Join(conflicts, ", "),
+			map[bool]string{true: name + "'s values", false: "local values"}[sameFields(merged, ch.Customer)])
+		s.logger.InfoContext(ctx, "conflict", "integration", name, "id", local.ID, "detail", update.Conflict)
+	}
+	update.Synced = sameFields(merged, ch.Customer) && ch.LocalID == local.ID
+	if sameFields(merged, local) {
+		// Nothing changes here; the link learns what the remote side holds,
+		// and a push follows if that is behind.
+		return s.store.ConfirmLink(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: local.ID}, local.Version,
+			tandem.Write{Origin: name, Link: update, PushToOrigin: !update.Synced})
+	}
+	_, err := s.store.UpdateCustomer(ctx, local.ID,
+		tandem.Write{Origin: name, IfVersion: local.Version, Link: update, PushToOrigin: !update.Synced},
+		func(c *tandem.Customer) error {
+			c.Name, c.Email, c.Phone, c.Address, c.Metadata = merged.Name, merged.Email, merged.Phone, merged.Address, merged.Metadata
+			return nil
+		})
+	return err
+}
+
+// localOf finds the local customer a remote change is about, with its link:
+// by the link's remote id, else by the Tandem id the remote record carries
+// (our own create, whose event can arrive before the create call returned).
+// Both are nil for a record born remotely.
+func (s *Syncer) localOf(ctx context.Context, integration string, ch *tandem.RemoteChange) (*tandem.Customer, *tandem.Link, error) {
+	link, err := s.store.LinkByRemoteID(ctx, integration, ch.Kind, ch.RemoteID)
+	switch {
+	case tandem.ErrorCode(err) == tandem.ENOTFOUND && ch.LocalID != "":
+		rec, l, err := s.store.PushState(ctx, integration, tandem.Ref{Kind: ch.Kind, ID: ch.LocalID})
+		if tandem.ErrorCode(err) == tandem.ENOTFOUND {
+			return nil, nil, nil // an id that is not ours (another install, a reset)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		return rec.Customer, l, nil
+	case tandem.ErrorCode(err) == tandem.ENOTFOUND:
+		return nil, nil, nil
+	case err != nil:
+		return nil, nil, err
+	}
+	rec, l, err := s.store.PushState(ctx, integration, link.Ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rec.Customer, l, nil
+}
+
+// ignoreGone treats a record deleted meanwhile as done.
+func ignoreGone(err error) error {
+	if tandem.ErrorCode(err) == tandem.ENOTFOUND {
+		return nil
+	}
+	return err
+}
