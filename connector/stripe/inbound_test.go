@@ -1,0 +1,107 @@
+package stripe
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/stripe/stripe-go/v86/webhook"
+
+	"github.com/tandemsync/tandem"
+)
+
+func readEvent(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func signed(body []byte, secret string, at time.Time) http.Header {
+	p := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: secret, Timestamp: at})
+	return http.Header{"Stripe-Signature": {p.Header}}
+}
+
+func TestVerify(t *testing.T) {
+	c, err := New(Config{SecretKey: testKey, RateLimit: 1, WebhookSecrets: []string{"whsec_old", "whsec_new"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readEvent(t, "customer.created.json")
+	now := time.Now()
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		body   []byte
+		ok     bool
+	}{
+		{"current secret", signed(body, "whsec_new", now), body, true},
+		{"secret being rotated out", signed(body, "whsec_old", now), body, true},
+		{"unknown secret", signed(body, "whsec_other", now), body, false},
+		{"no signature", http.Header{}, body, false},
+		{"body changed after signing", signed(body, "whsec_new", now), append([]byte(" "), body...), false},
+		{"stale timestamp", signed(body, "whsec_new", now.Add(-10*time.Minute)), body, false},
+		{"signed but not an event", signed([]byte(`{"hello":1}`), "whsec_new", now), []byte(`{"hello":1}`), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			events, err := c.Verify(tc.header, tc.body)
+			switch {
+			case tc.ok && (err != nil || len(events) != 1 || events[0].ID != "evt_1SxCreated0001" || events[0].Type != "customer.created"):
+				t.Fatalf("Verify = %+v, %v; want the event", events, err)
+			case !tc.ok && tandem.ErrorCode(err) != tandem.EINVALID:
+				t.Fatalf("Verify = %+v, %v; want EINVALID", events, err)
+			}
+		})
+	}
+}
+
+// TestDecode reads recorded events of API version 2026-08-26.dahlia.
+func TestDecode(t *testing.T) {
+	c := newTestConnector(t, "http://127.0.0.1:1")
+	grace := &tandem.Customer{Name: "Grace Hopper", Email: "grace@example.com", Phone: "+1 555 0100",
+		Address:  tandem.Address{Line1: "12 St James's Square", City: "London", PostalCode: "SW1Y 4JH", Country: "GB"},
+		Metadata: map[string]string{"team": "navy"}}
+	renamed := *grace
+	renamed.Name, renamed.Metadata = "Grace B. Hopper", map[string]string{"team": "navy", "rank": "admiral"}
+	for _, tc := range []struct {
+		file string
+		want *tandem.RemoteChange // nil: not synced
+	}{
+		{"customer.created.json", &tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: "cus_TdmDashboard01",
+			Customer: grace, Watermark: 1795000000}},
+		{"customer.updated.json", &tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: "cus_TdmDashboard01",
+			Customer: &renamed, Watermark: 1795000100}},
+		{"customer.updated.ours.json", &tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: "cus_TdmOurs000001",
+			LocalID: "tdmc_06h16nmf8y7mjs47evpptejw60", Ours: true, Watermark: 1795000200,
+			Customer: &tandem.Customer{Name: "Ada Lovelace", Email: "ada@example.com", Metadata: map[string]string{}}}},
+		{"customer.deleted.json", &tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: "cus_TdmDashboard01",
+			Deleted: true, Customer: &renamed, Watermark: 1795000300}},
+		{"invoice.upcoming.json", nil},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			got, ok, err := c.Decode(&tandem.InboundEvent{ID: tc.file, Payload: readEvent(t, tc.file)})
+			if err != nil || ok != (tc.want != nil) {
+				t.Fatalf("Decode: ok %v, %v", ok, err)
+			}
+			if tc.want == nil {
+				return
+			}
+			if diff := cmp.Diff(tc.want, got, cmpopts.IgnoreFields(tandem.RemoteChange{}, "Base")); diff != "" {
+				t.Fatalf("change (-want +got):\n%s", diff)
+			}
+			snap, err := c.Snapshot(tandem.KindCustomer, got.Base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got.Customer, snap); diff != "" {
+				t.Fatalf("base does not round-trip (-change +snapshot):\n%s", diff)
+			}
+		})
+	}
+}
