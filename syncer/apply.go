@@ -41,6 +41,8 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[tandem.ApplyArgs]
 		s.logger.WarnContext(ctx, "apply failed", "integration", args.Integration, "event", ev.ID, "error", err)
 		return err
 	}
+	s.logger.DebugContext(ctx, "applied", "integration", args.Integration, "event", ev.ID, "type", ev.Type,
+		"remote_id", ch.RemoteID, "echo", ch.Ours)
 	return nil
 }
 
@@ -61,11 +63,13 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 				return err
 			}
 		}
-		if ch.Ours || string(ch.Base) == string(link.Base) {
-			// Our own write coming back, or nothing new: only confirm.
+		if string(ch.Base) == string(link.Base) {
+			// Nothing new (typically our own write coming back): only confirm.
 			return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
 				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
 		}
+		// Our own write whose result differs from the base raced a change
+		// made there: the merge below finds out which fields moved.
 	}
 	update := &tandem.LinkUpdate{RemoteID: ch.RemoteID, Base: ch.Base, Watermark: ch.Watermark}
 	switch {

@@ -111,7 +111,8 @@ type Options struct {
 	FetchPollInterval time.Duration
 	// MaxAttempts is how many times a push job runs before it is parked.
 	MaxAttempts int
-	// RetryPolicy overrides River's exponential backoff (tests shorten it).
+	// RetryPolicy spaces the attempts of a failing job (default: doubling
+	// from 1 s to 5 min, with jitter; tests shorten it).
 	RetryPolicy river.ClientRetryPolicy
 	// JobTimeout bounds one run of a job (default 1 minute). A job still
 	// marked running 30 seconds past it (its process died) is run again.
@@ -164,6 +165,9 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 	}
 	if opts.JobTimeout == 0 {
 		opts.JobTimeout = time.Minute
+	}
+	if opts.RetryPolicy == nil {
+		opts.RetryPolicy = backoff{}
 	}
 	riverLogger := opts.Logger
 	if !opts.Logger.Enabled(context.Background(), slog.LevelDebug) {

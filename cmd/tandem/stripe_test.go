@@ -1,0 +1,358 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v86/webhook"
+
+	emulator "github.com/tandemsync/tandem/emulator/stripe"
+)
+
+const (
+	stripeTestKey    = "sk_test_tandem_behaviour"
+	stripeTestSecret = "whsec_tandem_behaviour"
+)
+
+// stripeEnv is Tandem running in this process against a Stripe emulator
+// whose webhooks reach it.
+type stripeEnv struct {
+	t   *testing.T
+	em  *emulator.Emulator
+	api *client
+}
+
+// newStripeEnv starts an emulator (cfg: its faults, its clock) and Tandem
+// on a fresh SQLite database, wired both ways.
+func newStripeEnv(t *testing.T, cfg emulator.Config, env map[string]string) *stripeEnv {
+	t.Helper()
+	cfg.SecretKey, cfg.Seed, cfg.WebhookBackoff, cfg.WebhookAttempts = stripeTestKey, 7, 20*time.Millisecond, 8
+	em, err := emulator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(em)
+	t.Cleanup(func() { srv.Close(); _ = em.Close() })
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["TANDEM_DATABASE_URL"] = "sqlite:" + filepath.Join(t.TempDir(), "tandem.db")
+	env["STRIPE_SECRET_KEY"] = stripeTestKey
+	env["STRIPE_API_URL"] = srv.URL
+	env["STRIPE_WEBHOOK_SECRET"] = stripeTestSecret
+	env["TANDEM_QUEUE_POLL_INTERVAL"] = "20ms"
+	api := runInProcess(t, env)
+	if err := em.SetWebhook(emulator.Webhook{URL: api.base + "/webhooks/stripe", Secret: stripeTestSecret}); err != nil {
+		t.Fatal(err)
+	}
+	return &stripeEnv{t: t, em: em, api: api}
+}
+
+// stripeOf returns the live emulator customers whose tandem_id is id.
+func (e *stripeEnv) stripeOf(id string) []emulator.Customer {
+	var out []emulator.Customer
+	for _, c := range e.em.Customers() {
+		if c.Metadata["tandem_id"] == id && !c.Deleted {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// waitStripe waits until cond holds for the emulator's customers.
+func (e *stripeEnv) waitStripe(what string, cond func() bool) {
+	e.t.Helper()
+	waitFor(e.t, 20*time.Second, what, cond)
+}
+
+// writes counts the writes Tandem sent to the emulator.
+func (e *stripeEnv) writes() []emulator.Request {
+	var out []emulator.Request
+	for _, r := range e.em.Requests() {
+		if r.Method != http.MethodGet {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// settle waits until the emulator delivered every webhook and Tandem's
+// links of id are all synced.
+func (e *stripeEnv) settle(id string) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.em.WaitWebhooks(ctx); err != nil {
+		e.t.Fatalf("webhooks still pending: %v", err)
+	}
+	e.waitStripe("link of "+id+" synced", func() bool { return e.linkStatus(id) == "synced" })
+}
+
+func (e *stripeEnv) linkStatus(id string) string {
+	var sync struct {
+		Data []struct{ Integration, Status string }
+	}
+	if resp := e.api.do("GET", "/customers/"+id+"/sync", nil, &sync); resp.StatusCode != http.StatusOK {
+		return resp.Status
+	}
+	for _, l := range sync.Data {
+		if l.Integration == "stripe" {
+			return l.Status
+		}
+	}
+	return "no link"
+}
+
+func str(s string) *string { return &s }
+
+func TestStripeLocalChangesReachStripe(t *testing.T) {
+	t.Parallel()
+	e := newStripeEnv(t, emulator.Config{}, nil)
+	var c customer
+	e.api.do("POST", "/customers", map[string]any{"name": "Ada Lovelace", "email": "ada@example.com",
+		"address": map[string]string{"city": "London", "country": "GB"}, "metadata": map[string]string{"plan": "pro"}}, &c)
+	e.waitStripe("the customer in Stripe", func() bool { return len(e.stripeOf(c.ID)) == 1 })
+	e.settle(c.ID)
+	sc := e.stripeOf(c.ID)[0]
+	if sc.Name != "Ada Lovelace" || sc.Email != "ada@example.com" || sc.Address == nil || sc.Address.City != "London" ||
+		sc.Metadata["plan"] != "pro" {
+		t.Fatalf("Stripe customer = %+v", sc)
+	}
+
+	e.api.do("PATCH", "/customers/"+c.ID, map[string]any{"email": "ada@lovelace.example", "metadata": map[string]string{"plan": ""}}, nil)
+	e.waitStripe("the update in Stripe", func() bool {
+		got, _ := e.em.Customer(sc.ID)
+		return got.Email == "ada@lovelace.example" && got.Metadata["plan"] == ""
+	})
+	e.settle(c.ID)
+
+	e.api.do("DELETE", "/customers/"+c.ID, nil, nil)
+	e.waitStripe("the delete in Stripe", func() bool { got, _ := e.em.Customer(sc.ID); return got.Deleted })
+
+	// Exactly one create, one update, one delete, each under a tandem: key;
+	// the webhooks of our own writes caused no write back.
+	writes := e.writes()
+	var ops []string
+	for _, w := range writes {
+		if !strings.HasPrefix(w.IdempotencyKey, "tandem:customer:"+c.ID+":") {
+			t.Errorf("write without a tandem key: %+v", w)
+		}
+		ops = append(ops, w.Method+" "+strings.SplitN(w.IdempotencyKey, ":", 4)[3])
+	}
+	if want := []string{"POST create:v1", "POST update:v2", "DELETE delete:v3"}; fmt.Sprint(ops) != fmt.Sprint(want) {
+		t.Fatalf("writes to Stripe = %v, want %v", ops, want)
+	}
+}
+
+func TestStripeChangesReachTandem(t *testing.T) {
+	t.Parallel()
+	e := newStripeEnv(t, emulator.Config{}, nil)
+	sc, err := e.em.Dashboard().CreateCustomer(emulator.CustomerParams{Name: str("Grace Hopper"),
+		Email: str("grace@example.com"), Metadata: map[string]string{"team": "navy"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var local customer
+	waitFor(t, 20*time.Second, "the customer in Tandem", func() bool {
+		var page struct{ Data []customer }
+		e.api.do("GET", "/customers?email=grace@example.com", nil, &page)
+		if len(page.Data) == 1 {
+			local = page.Data[0]
+		}
+		return len(page.Data) == 1
+	})
+	if local.Name != "Grace Hopper" || local.Metadata["team"] != "navy" {
+		t.Fatalf("local customer = %+v", local)
+	}
+	// One write back: our id into Stripe's metadata.
+	e.waitStripe("tandem_id written back", func() bool { got, _ := e.em.Customer(sc.ID); return got.Metadata["tandem_id"] == local.ID })
+	e.settle(local.ID)
+
+	if _, err := e.em.Dashboard().UpdateCustomer(sc.ID, emulator.CustomerParams{Name: str("Rear Admiral Hopper")}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the update in Tandem", func() bool {
+		var got customer
+		e.api.do("GET", "/customers/"+local.ID, nil, &got)
+		return got.Name == "Rear Admiral Hopper"
+	})
+	if _, err := e.em.Dashboard().DeleteCustomer(sc.ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the delete in Tandem", func() bool {
+		return e.api.do("GET", "/customers/"+local.ID, nil, nil).StatusCode == http.StatusNotFound
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.em.WaitWebhooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w := e.writes(); len(w) != 1 || w[0].Method != "POST" || !strings.Contains(w[0].IdempotencyKey, ":update:") {
+		t.Fatalf("Tandem's writes to Stripe = %+v, want only the tandem_id write back", w)
+	}
+}
+
+func TestStripeWebhookSignature(t *testing.T) {
+	t.Parallel()
+	e := newStripeEnv(t, emulator.Config{}, nil)
+	body := []byte(`{"id":"evt_forged","object":"event","type":"customer.created","created":1,"data":{"object":{"id":"cus_forged","object":"customer","name":"Mallory","metadata":{}}}}`)
+	for name, header := range map[string]string{
+		"no signature":   "",
+		"wrong secret":   webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: "whsec_wrong"}).Header,
+		"old timestamp":  webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: stripeTestSecret, Timestamp: time.Now().Add(-time.Hour)}).Header,
+		"garbled header": "t=abc,v1=zz",
+	} {
+		req, _ := http.NewRequest("POST", e.api.base+"/webhooks/stripe", bytes.NewReader(body))
+		req.Header.Set("Stripe-Signature", header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %s, want 400", name, resp.Status)
+		}
+	}
+	var page struct{ Data []customer }
+	e.api.do("GET", "/customers", nil, &page)
+	if len(page.Data) != 0 {
+		t.Fatalf("a forged event created %+v", page.Data)
+	}
+}
+
+// TestStripeFaultyWebhooks: duplicated, reordered and delayed deliveries of a
+// run of dashboard edits leave Tandem with Stripe's final state.
+func TestStripeFaultyWebhooks(t *testing.T) {
+	t.Parallel()
+	e := newStripeEnv(t, emulator.Config{Faults: emulator.Faults{DuplicateWebhooks: emulator.Chance{Probability: 0.5},
+		ReorderWebhooks: emulator.Chance{Probability: 0.5}, ReorderHold: 300 * time.Millisecond}}, nil)
+	sc, err := e.em.Dashboard().CreateCustomer(emulator.CustomerParams{Name: str("v0"), Email: str("faulty@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 15; i++ {
+		if _, err := e.em.Dashboard().UpdateCustomer(sc.ID, emulator.CustomerParams{Name: str(fmt.Sprintf("v%d", i)),
+			Metadata: map[string]string{"step": fmt.Sprint(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.em.WaitWebhooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var local customer
+	waitFor(t, 20*time.Second, "Stripe's final state in Tandem", func() bool {
+		var page struct{ Data []customer }
+		e.api.do("GET", "/customers?email=faulty@example.com", nil, &page)
+		if len(page.Data) != 1 {
+			return false
+		}
+		local = page.Data[0]
+		return local.Name == "v15" && local.Metadata["step"] == "15"
+	})
+	e.settle(local.ID)
+	if got, _ := e.em.Customer(sc.ID); got.Name != "v15" || got.Metadata["tandem_id"] != local.ID {
+		t.Fatalf("Stripe customer after the run = %+v", got)
+	}
+}
+
+// TestStripeFaultyAPI: with rate limiting, 500s after writes were made,
+// 500s before, and latency, every local customer ends up in Stripe exactly
+// once, with its latest state.
+func TestStripeFaultyAPI(t *testing.T) {
+	t.Parallel()
+	e := newStripeEnv(t, emulator.Config{Faults: emulator.Faults{RateLimit: 15, RateBurst: 2, Latency: 5 * time.Millisecond,
+		FailAfterApply: emulator.Chance{Every: 4}, FailBeforeApply: emulator.Chance{Every: 7}}},
+		map[string]string{"STRIPE_RATE_LIMIT": "40"}) // above the emulator's limit: 429s happen
+	var ids []string
+	for i := range 20 {
+		var c customer
+		e.api.do("POST", "/customers", map[string]any{"name": fmt.Sprintf("c%d", i)}, &c)
+		ids = append(ids, c.ID)
+		if i%3 == 0 {
+			e.api.do("PATCH", "/customers/"+c.ID, map[string]any{"name": fmt.Sprintf("c%d renamed", i)}, nil)
+		}
+	}
+	for i, id := range ids {
+		want := fmt.Sprintf("c%d", i)
+		if i%3 == 0 {
+			want += " renamed"
+		}
+		waitFor(t, 60*time.Second, id+" in Stripe", func() bool {
+			got := e.stripeOf(id)
+			return len(got) == 1 && got[0].Name == want && e.linkStatus(id) == "synced"
+		})
+	}
+	var throttled, failed int
+	for _, r := range e.em.Requests() {
+		switch r.Status {
+		case http.StatusTooManyRequests:
+			throttled++
+		case http.StatusInternalServerError:
+			failed++
+		}
+	}
+	if throttled == 0 || failed == 0 {
+		t.Fatalf("the faults did not fire: %d 429s, %d 500s", throttled, failed)
+	}
+	for _, id := range ids {
+		if n := len(e.stripeOf(id)); n != 1 {
+			t.Errorf("%s is %d times in Stripe", id, n)
+		}
+	}
+}
+
+// TestStripeConflicts: both sides change the same field before either
+// hears of the other's change. The policy decides, both sides end up equal,
+// and the link shows the conflict.
+func TestStripeConflicts(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ policy, want string }{
+		{"newest", "Stripe edit"}, // Stripe's edit is the later one
+		{"local", "Local edit"},
+		{"stripe", "Stripe edit"},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			t.Parallel()
+			var ahead atomic.Int64 // how far Stripe's clock runs ahead of ours
+			e := newStripeEnv(t, emulator.Config{Now: func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }},
+				map[string]string{"TANDEM_CONFLICT_POLICY": tc.policy})
+			var c customer
+			e.api.do("POST", "/customers", map[string]any{"name": "Original", "phone": "1"}, &c)
+			e.waitStripe("the customer in Stripe", func() bool { return len(e.stripeOf(c.ID)) == 1 })
+			e.settle(c.ID)
+			remoteID := e.stripeOf(c.ID)[0].ID
+
+			// Stripe's API fails for Tandem, so the local edit waits to be pushed
+			// while Stripe is edited on its dashboard, later.
+			if err := e.em.SetFaults(emulator.Faults{FailBeforeApply: emulator.Chance{Every: 1}}); err != nil {
+				t.Fatal(err)
+			}
+			e.api.do("PATCH", "/customers/"+c.ID, map[string]any{"name": "Local edit"}, nil)
+			waitFor(t, 10*time.Second, "the push to fail", func() bool { return len(e.writes()) > 1 })
+			ahead.Store(int64(5 * time.Second))
+			if _, err := e.em.Dashboard().UpdateCustomer(remoteID, emulator.CustomerParams{Name: str("Stripe edit"), Phone: str("2")}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 20*time.Second, "the conflict recorded", func() bool { return e.linkStatus(c.ID) == "conflict" })
+			if err := e.em.SetFaults(emulator.Faults{}); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 20*time.Second, "both sides on "+tc.want, func() bool {
+				var got customer
+				e.api.do("GET", "/customers/"+c.ID, nil, &got)
+				sc, _ := e.em.Customer(remoteID)
+				return got.Name == tc.want && sc.Name == tc.want && sc.Phone == "2"
+			})
+		})
+	}
+}
