@@ -46,8 +46,10 @@ const usage = `Tandem keeps your customer catalog in two-way sync with external 
 Usage: tandem <command> [flags]
 
 Commands:
+  dev       try Tandem: a fresh SQLite database in two-way sync with a Stripe emulator
   serve     run the API and the sync workers
   migrate   bring the database schema up to date and exit
+  emulate   run a provider emulator on its own: tandem emulate stripe
   version   print the version
   help      print this help
 
@@ -64,6 +66,10 @@ func (p *program) run(ctx context.Context, args []string) error {
 		return p.serve(ctx, args)
 	case "migrate":
 		return p.migrate(ctx, args)
+	case "dev":
+		return p.dev(ctx, args)
+	case "emulate":
+		return p.emulate(ctx, args)
 	case "version":
 		fmt.Fprintln(p.stdout, "tandem", version())
 		return nil

@@ -150,8 +150,13 @@ func asError(err error) *Error {
 	return apiFailure()
 }
 
+// authorized accepts the key as Stripe does: a bearer token, or the user of
+// basic auth (curl -u sk_test_…:).
 func (e *Emulator) authorized(r *http.Request) bool {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		got, _, ok = r.BasicAuth()
+	}
 	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(e.secretKey)) == 1
 }
 

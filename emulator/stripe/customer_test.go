@@ -259,6 +259,19 @@ func TestAuthenticationAndUnknownURLs(t *testing.T) {
 		t.Errorf("without a key: %d, Request-Id %q", res.StatusCode, res.Header.Get("Request-Id"))
 	}
 
+	for key, want := range map[string]int{testKey: http.StatusOK, "sk_test_wrong": http.StatusUnauthorized} {
+		req, _ = http.NewRequestWithContext(t.Context(), http.MethodGet, h.url+"/v1/customers", nil)
+		req.SetBasicAuth(key, "") // curl -u sk_test_…:
+		res, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("basic auth with %s: %d, want %d", key, res.StatusCode, want)
+		}
+	}
+
 	req, _ = http.NewRequestWithContext(t.Context(), http.MethodPut, h.url+"/v1/customers", nil)
 	req.Header.Set("Authorization", "Bearer "+testKey)
 	res, err = http.DefaultClient.Do(req)

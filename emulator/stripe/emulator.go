@@ -12,7 +12,8 @@ import (
 
 // Config configures an Emulator. Only SecretKey is required.
 type Config struct {
-	// SecretKey is the API key callers send as "Authorization: Bearer <key>".
+	// SecretKey is the API key callers send as "Authorization: Bearer <key>"
+	// (or as the user of basic auth).
 	SecretKey string
 	// Webhook, when its URL is set, receives every event. SetWebhook changes it.
 	Webhook Webhook
