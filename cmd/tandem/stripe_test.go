@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -354,5 +356,115 @@ func TestStripeConflicts(t *testing.T) {
 				return got.Name == tc.want && sc.Name == tc.want && sc.Phone == "2"
 			})
 		})
+	}
+}
+
+// TestStripeKilledMidBurst: a Tandem process killed with SIGKILL in the
+// middle of a burst of 200 creates, then restarted: every customer exists in
+// Stripe exactly once and matches.
+func TestStripeKilledMidBurst(t *testing.T) {
+	t.Parallel()
+	em, err := emulator.New(emulator.Config{SecretKey: stripeTestKey, Faults: emulator.Faults{Latency: 10 * time.Millisecond},
+		WebhookBackoff: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(em)
+	t.Cleanup(func() { srv.Close(); _ = em.Close() })
+	env := []string{"TANDEM_DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "tandem.db"),
+		"STRIPE_SECRET_KEY=" + stripeTestKey, "STRIPE_API_URL=" + srv.URL, "STRIPE_WEBHOOK_SECRET=" + stripeTestSecret}
+	start := func() *process {
+		p := startProcess(t, env...)
+		if err := em.SetWebhook(emulator.Webhook{URL: p.URL + "/webhooks/stripe", Secret: stripeTestSecret}); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	p := start()
+	api := &client{t: t, base: p.URL}
+	names := map[string]string{} // local id → name, for the creates the API answered
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	killed := make(chan struct{})
+	for w := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				name := fmt.Sprintf("burst %d-%d", w, i)
+				body, _ := json.Marshal(map[string]string{"name": name})
+				resp, err := http.Post(p.URL+"/customers", "application/json", bytes.NewReader(body))
+				if err != nil {
+					return // the process is gone
+				}
+				var c customer
+				_ = json.NewDecoder(resp.Body).Decode(&c)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					return
+				}
+				mu.Lock()
+				names[c.ID] = name
+				if len(names) == 100 {
+					close(killed)
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	<-killed
+	p.Kill(t)
+	wg.Wait()
+	if len(names) >= 200 {
+		t.Fatalf("the burst finished before the kill")
+	}
+
+	p = start()
+	api.base = p.URL
+	// Every customer stored (answered or not) ends up in Stripe exactly once.
+	var local []customer
+	waitFor(t, 60*time.Second, "every local customer in Stripe", func() bool {
+		local = api.listAll()
+		byID := map[string]int{}
+		for _, c := range em.Customers() {
+			if !c.Deleted {
+				byID[c.Metadata["tandem_id"]]++
+			}
+		}
+		for _, c := range local {
+			if byID[c.ID] != 1 {
+				return false
+			}
+		}
+		return len(byID) == len(local)
+	})
+	for id, name := range names {
+		var c customer
+		if api.do("GET", "/customers/"+id, nil, &c).StatusCode != http.StatusOK || c.Name != name {
+			t.Errorf("answered create %s (%s) is %+v locally", id, name, c)
+		}
+	}
+	for _, c := range em.Customers() {
+		if id := c.Metadata["tandem_id"]; names[id] != "" && c.Name != names[id] {
+			t.Errorf("Stripe customer %s: name %q, want %q", c.ID, c.Name, names[id])
+		}
+	}
+	t.Logf("%d creates answered before the kill, %d customers stored, each once in Stripe", len(names), len(local))
+}
+
+// listAll reads every page of GET /customers.
+func (c *client) listAll() []customer {
+	var all []customer
+	path := "/customers?limit=100"
+	for {
+		var page struct {
+			Data       []customer
+			NextCursor string `json:"next_cursor"`
+		}
+		c.do("GET", path, nil, &page)
+		all = append(all, page.Data...)
+		if page.NextCursor == "" {
+			return all
+		}
+		path = "/customers?limit=100&cursor=" + page.NextCursor
 	}
 }
