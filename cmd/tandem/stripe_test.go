@@ -311,6 +311,11 @@ func TestStripeFaultyAPI(t *testing.T) {
 			t.Errorf("%s is %d times in Stripe", id, n)
 		}
 	}
+	// The webhooks of creates whose answer was a 500 came back before Tandem
+	// knew the Stripe id: they linked the customers, and made no second row.
+	if local := e.api.listAll(); len(local) != len(ids) {
+		t.Fatalf("%d local customers, want %d", len(local), len(ids))
+	}
 }
 
 // TestStripeConflicts: both sides change the same field before either

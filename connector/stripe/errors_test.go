@@ -90,6 +90,28 @@ func TestClassifyNetworkError(t *testing.T) {
 	}
 }
 
+// TestClassifyTimeout: a Stripe that answers too late is retried with the
+// same key (the write may or may not have happened; the key makes the retry
+// safe).
+func TestClassifyTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer srv.Close()
+	defer close(release)
+	c, err := New(Config{SecretKey: testKey, APIURL: srv.URL, RateLimit: 1000,
+		HTTPClient: &http.Client{Timeout: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.call(context.Background(), func() error {
+		_, err := c.api.V1Customers.Retrieve(context.Background(), "cus_1", nil)
+		return err
+	})
+	if class(err) != tandem.Retry {
+		t.Fatalf("timeout: %v, want Retry", err)
+	}
+}
+
 // TestThrottledSlowsEveryone: after a 429, the budget pauses every caller
 // and halves the rate, then restores it.
 func TestThrottledSlowsEveryone(t *testing.T) {
