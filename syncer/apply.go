@@ -82,10 +82,10 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 		update.Synced = true
 		return ignoreGone(s.store.DeleteCustomer(ctx, local.ID, tandem.Write{Origin: name, IfVersion: local.Version, Link: update}))
 	case local == nil:
-		// Born remotely: a new local customer, and one write back of our id.
-		update.Synced = ch.LocalID != "" // no write back needed if it somehow has one
+		// Born remotely (or carrying an id that is not ours): a new local
+		// customer, and one write back of its new id.
 		c := *ch.Customer
-		_, _, err := s.store.CreateCustomer(ctx, &c, tandem.Write{Origin: name, Link: update, PushToOrigin: !update.Synced})
+		_, _, err := s.store.CreateCustomer(ctx, &c, tandem.Write{Origin: name, Link: update, PushToOrigin: true})
 		return err
 	case local.Deleted:
 		// Deleted here while changed there: the pending delete wins.
@@ -107,11 +107,14 @@ func (s *Syncer) merge(ctx context.Context, src tandem.Source, local *tandem.Cus
 		}
 		base = b
 	}
-	remoteAt := time.Unix(ch.Watermark, 0)
-	merged, conflicts := merge(base, local, ch.Customer, s.policy.remoteWins(name, local.UpdatedAt, remoteAt))
+	remoteWins := s.policy.remoteWins(name, local.UpdatedAt, time.Unix(ch.Watermark, 0))
+	merged, conflicts := merge(base, local, ch.Customer, remoteWins)
 	if len(conflicts) > 0 {
-		update.Conflict = fmt.Sprintf("both sides changed %s; kept %s", strings.Join(conflicts, ", "),
-			map[bool]string{true: name + "'s values", false: "local values"}[sameFields(merged, ch.Customer)])
+		kept := "the local values"
+		if remoteWins {
+			kept = name + "'s values"
+		}
+		update.Conflict = fmt.Sprintf("both sides changed %s; kept %s", strings.Join(conflicts, ", "), kept)
 		s.logger.InfoContext(ctx, "conflict", "integration", name, "id", local.ID, "detail", update.Conflict)
 	}
 	update.Synced = sameFields(merged, ch.Customer) && ch.LocalID == local.ID
