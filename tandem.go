@@ -18,6 +18,7 @@ package tandem
 
 import (
 	"context"
+	"errors"
 	"net/http"
 )
 
@@ -148,6 +149,28 @@ type Source interface {
 	// Snapshot decodes a link's base into the local fields it holds.
 	Snapshot(kind Kind, base []byte) (*Customer, error)
 }
+
+// Poller is a Source that can also list its recent events, so that changes
+// arrive without webhooks (behind a firewall, or after lost deliveries).
+type Poller interface {
+	// Poll returns the events after cursor, oldest first, and the cursor to
+	// continue from; an empty cursor starts from now. Events already seen
+	// may come again (the inbox ignores them). When events were lost beyond
+	// the provider's retention, it also returns ErrEventGap.
+	Poll(ctx context.Context, cursor string) (events []InboundEvent, next string, err error)
+}
+
+// ErrEventGap says that events older than the provider keeps were never
+// read: only a full reconciliation can recover what they held.
+var ErrEventGap = errors.New("events were lost beyond the provider's retention; a full reconciliation is needed")
+
+// PollArgs are the arguments of a poll job.
+type PollArgs struct {
+	Integration string `json:"integration"`
+}
+
+// Kind is the job kind of poll jobs in the queue.
+func (PollArgs) Kind() string { return "poll" }
 
 // RemoteChange is the state of a remote record after a change, in local
 // terms.

@@ -30,6 +30,10 @@ type Store interface {
 	LoadEvent(ctx context.Context, integration, id string) (*tandem.InboundEvent, error)
 	// LinkByRemoteID finds the link of a remote record; ENOTFOUND if none.
 	LinkByRemoteID(ctx context.Context, integration string, kind tandem.Kind, remoteID string) (*tandem.Link, error)
+	// Cursor returns where an integration's poller continues from.
+	Cursor(ctx context.Context, integration string) (string, error)
+	// ReceivePolled stores polled events, each once, with the next cursor.
+	ReceivePolled(ctx context.Context, integration string, events []tandem.InboundEvent, cursor string) (int, error)
 	// ConfirmLink records w.Link on w.Origin's link of ref without a catalog
 	// write (with w.PushToOrigin, it also enqueues a push to the origin);
 	// version is the local version the remote side holds when w.Link.Synced.
@@ -42,6 +46,7 @@ type Syncer struct {
 	store        Store
 	integrations map[string]tandem.Integration
 	sources      map[string]tandem.Source
+	pollers      map[string]tandem.Poller
 	policy       Policy
 	logger       *slog.Logger
 }
@@ -64,11 +69,14 @@ func New(st Store, integrations []tandem.Integration, opts Options) *Syncer {
 		opts.Policy = PolicyNewest
 	}
 	s := &Syncer{store: st, integrations: map[string]tandem.Integration{}, sources: map[string]tandem.Source{},
-		policy: opts.Policy, logger: opts.Logger}
+		pollers: map[string]tandem.Poller{}, policy: opts.Policy, logger: opts.Logger}
 	for _, in := range integrations {
 		s.integrations[in.Name()] = in
 		if src, ok := in.(tandem.Source); ok {
 			s.sources[in.Name()] = src
+		}
+		if p, ok := in.(tandem.Poller); ok {
+			s.pollers[in.Name()] = p
 		}
 	}
 	return s
@@ -78,6 +86,7 @@ func New(st Store, integrations []tandem.Integration, opts Options) *Syncer {
 func (s *Syncer) Register(w *river.Workers) {
 	river.AddWorker(w, &pushWorker{s: s})
 	river.AddWorker(w, &applyWorker{s: s})
+	river.AddWorker(w, &pollWorker{s: s})
 }
 
 // pushWorker works push jobs. River runs at most one live job per

@@ -32,6 +32,7 @@ type Config struct {
 	StripeWebhookSecret string // one or several, comma-separated
 	StripeAPIURL        string
 	StripeRateLimit     float64
+	StripePollInterval  time.Duration
 }
 
 // setting is one configuration entry: its variable, its flag, and where it goes.
@@ -46,15 +47,16 @@ type setting struct {
 // settings lists every setting of c with its default.
 func (c *Config) settings() []setting {
 	*c = Config{
-		Addr:            "127.0.0.1:8080",
-		DatabaseURL:     "sqlite:data/tandem.db",
-		AutoMigrate:     true,
-		LogLevel:        slog.LevelInfo,
-		PollInterval:    50 * time.Millisecond,
-		Workers:         10,
-		ShutdownTimeout: 25 * time.Second,
-		StripeRateLimit: 20,
-		ConflictPolicy:  "newest",
+		Addr:               "127.0.0.1:8080",
+		DatabaseURL:        "sqlite:data/tandem.db",
+		AutoMigrate:        true,
+		LogLevel:           slog.LevelInfo,
+		PollInterval:       50 * time.Millisecond,
+		Workers:            10,
+		ShutdownTimeout:    25 * time.Second,
+		StripeRateLimit:    20,
+		StripePollInterval: 5 * time.Second,
+		ConflictPolicy:     "newest",
 	}
 	return []setting{
 		{env: "TANDEM_ADDR", flag: "addr", usage: "address the API listens on", value: (*stringValue)(&c.Addr)},
@@ -82,6 +84,8 @@ func (c *Config) settings() []setting {
 			value: (*stringValue)(&c.StripeAPIURL)},
 		{env: "STRIPE_RATE_LIMIT", flag: "stripe-rate-limit", usage: "most Stripe requests per second from this process",
 			value: (*floatValue)(&c.StripeRateLimit)},
+		{env: "STRIPE_POLL_INTERVAL", flag: "stripe-poll-interval", usage: "how often Stripe's events are read (0: never; webhooks only)",
+			value: (*durationValue)(&c.StripePollInterval)},
 	}
 }
 
@@ -145,6 +149,8 @@ func (c *Config) Validate() error {
 		return errors.New("TANDEM_SHUTDOWN_TIMEOUT must be positive")
 	case c.StripeRateLimit <= 0:
 		return errors.New("STRIPE_RATE_LIMIT must be positive")
+	case c.StripePollInterval < 0 || (c.StripePollInterval > 0 && c.StripePollInterval < 100*time.Millisecond):
+		return errors.New("STRIPE_POLL_INTERVAL must be 0 (off) or at least 100ms")
 	}
 	switch c.ConflictPolicy {
 	case "newest", "local":
@@ -208,7 +214,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout), slog.String("conflict_policy", c.ConflictPolicy),
 		slog.String("stripe_secret_key", redact(c.StripeSecretKey)),
 		slog.String("stripe_webhook_secret", redact(c.StripeWebhookSecret)), slog.String("stripe_api_url", c.StripeAPIURL),
-		slog.Float64("stripe_rate_limit", c.StripeRateLimit),
+		slog.Float64("stripe_rate_limit", c.StripeRateLimit), slog.Duration("stripe_poll_interval", c.StripePollInterval),
 	)
 }
 

@@ -11,7 +11,7 @@ func (p *program) migrate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg, logger, nil, nil)
+	st, err := openStore(ctx, cfg, logger, nil, nil, nil)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,11 @@ func (p *program) serve(ctx context.Context, args []string) error {
 		names = append(names, in.Name())
 	}
 	workers := river.NewWorkers()
-	st, err := openStore(ctx, cfg, logger, names, workers)
+	polls := map[string]time.Duration{}
+	if cfg.StripeSecretKey != "" {
+		polls[stripe.Name] = cfg.StripePollInterval
+	}
+	st, err := openStore(ctx, cfg, logger, names, workers, syncer.PollJobs(polls))
 	if err != nil {
 		return err
 	}

@@ -14,12 +14,13 @@ import (
 )
 
 // openStore opens the store cfg names. workers nil makes it insert-only.
-func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, integrations []string, workers *river.Workers) (store.Store, error) {
+func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, integrations []string, workers *river.Workers, periodic []*river.PeriodicJob) (store.Store, error) {
 	opts := sqlstore.Options{
 		Integrations:      integrations,
 		Workers:           workers,
 		MaxWorkers:        cfg.Workers,
 		FetchPollInterval: cfg.PollInterval,
+		PeriodicJobs:      periodic,
 		Logger:            logger,
 	}
 	engine, location, err := cfg.Database()

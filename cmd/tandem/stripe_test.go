@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -472,4 +473,50 @@ func (c *client) listAll() []customer {
 		}
 		path = "/customers?limit=100&cursor=" + page.NextCursor
 	}
+}
+
+// TestStripePolling: with no webhook at all, and then with 30% of
+// deliveries dropped, changes made in Stripe reach Tandem through the events
+// poller, each applied once.
+func TestStripePolling(t *testing.T) {
+	t.Parallel()
+	e := newStripeEnv(t, emulator.Config{}, map[string]string{"STRIPE_POLL_INTERVAL": "200ms"})
+	if err := e.em.SetWebhook(emulator.Webhook{}); err != nil { // behind a firewall: no webhooks
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the first poll", func() bool {
+		return slices.ContainsFunc(e.em.Requests(), func(r emulator.Request) bool { return r.Path == "/v1/events" })
+	})
+	sc, err := e.em.Dashboard().CreateCustomer(emulator.CustomerParams{Name: str("Polled"), Email: str("polled@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var local customer
+	waitFor(t, 20*time.Second, "the polled customer in Tandem", func() bool {
+		var page struct{ Data []customer }
+		e.api.do("GET", "/customers?email=polled@example.com", nil, &page)
+		if len(page.Data) == 1 {
+			local = page.Data[0]
+		}
+		return len(page.Data) == 1
+	})
+
+	// Webhooks back, but 30% of them lost: the poller fills the holes.
+	if err := e.em.SetFaults(emulator.Faults{DropWebhooks: emulator.Chance{Probability: 0.3}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.em.SetWebhook(emulator.Webhook{URL: e.api.base + "/webhooks/stripe", Secret: stripeTestSecret}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 30; i++ {
+		if _, err := e.em.Dashboard().UpdateCustomer(sc.ID, emulator.CustomerParams{
+			Metadata: map[string]string{fmt.Sprintf("k%d", i): "v"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 20*time.Second, "all 30 changes in Tandem", func() bool {
+		var got customer
+		e.api.do("GET", "/customers/"+local.ID, nil, &got)
+		return len(got.Metadata) == 30
+	})
 }

@@ -18,37 +18,74 @@ const QueueApply = "apply"
 // transaction: once it returns, the events survive any crash and will be
 // applied. It returns how many were new.
 func (s *Store[TTx]) ReceiveEvents(ctx context.Context, integration string, events []tandem.InboundEvent) (int, error) {
-	fresh := 0
-	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
-		fresh = 0
-		var params []river.InsertManyParams
-		now := s.now()
-		for _, ev := range events {
-			var one int
-			err := q.QueryRow(ctx, `INSERT INTO inbox (integration, event_id, type, payload, received_at)
-				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (integration, event_id) DO NOTHING RETURNING 1`,
-				integration, ev.ID, ev.Type, ev.Payload, now).Scan(&one)
-			switch {
-			case errors.Is(err, ErrNoRows):
-				continue // a duplicate delivery
-			case err != nil:
-				return fmt.Errorf("store event %s: %w", ev.ID, err)
-			}
-			fresh++
-			params = append(params, river.InsertManyParams{
-				Args:       tandem.ApplyArgs{Integration: integration, EventID: ev.ID},
-				InsertOpts: &river.InsertOpts{Queue: QueueApply},
-			})
+	var fresh int
+	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) (err error) {
+		fresh, err = s.receive(ctx, tx, q, integration, events)
+		return err
+	})
+	return fresh, err
+}
+
+// ReceivePolled is ReceiveEvents for events an integration's poller read,
+// and stores the cursor to continue from in the same transaction.
+func (s *Store[TTx]) ReceivePolled(ctx context.Context, integration string, events []tandem.InboundEvent, cursor string) (int, error) {
+	var fresh int
+	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) (err error) {
+		if fresh, err = s.receive(ctx, tx, q, integration, events); err != nil {
+			return err
 		}
-		if len(params) == 0 {
-			return nil
-		}
-		if _, err := s.river.InsertManyTx(ctx, tx, params); err != nil {
-			return fmt.Errorf("enqueue apply: %w", err)
+		if err := q.Exec(ctx, `INSERT INTO cursors (integration, cursor, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (integration) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
+			integration, cursor, s.now()); err != nil {
+			return fmt.Errorf("store cursor: %w", err)
 		}
 		return nil
 	})
 	return fresh, err
+}
+
+// Cursor returns where integration's poller continues from, "" before its
+// first poll.
+func (s *Store[TTx]) Cursor(ctx context.Context, integration string) (string, error) {
+	var cursor string
+	err := s.e.DB.QueryRow(ctx, `SELECT cursor FROM cursors WHERE integration = $1`, integration).Scan(&cursor)
+	if errors.Is(err, ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", s.e.Translate(fmt.Errorf("read cursor: %w", err))
+	}
+	return cursor, nil
+}
+
+// receive stores the events not seen before and enqueues their apply jobs
+// inside tx; it returns how many were new.
+func (s *Store[TTx]) receive(ctx context.Context, tx TTx, q Querier, integration string, events []tandem.InboundEvent) (int, error) {
+	var params []river.InsertManyParams
+	now := s.now()
+	for _, ev := range events {
+		var one int
+		err := q.QueryRow(ctx, `INSERT INTO inbox (integration, event_id, type, payload, received_at)
+			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (integration, event_id) DO NOTHING RETURNING 1`,
+			integration, ev.ID, ev.Type, ev.Payload, now).Scan(&one)
+		switch {
+		case errors.Is(err, ErrNoRows):
+			continue // seen before: a duplicate delivery, or both webhook and poll
+		case err != nil:
+			return 0, fmt.Errorf("store event %s: %w", ev.ID, err)
+		}
+		params = append(params, river.InsertManyParams{
+			Args:       tandem.ApplyArgs{Integration: integration, EventID: ev.ID},
+			InsertOpts: &river.InsertOpts{Queue: QueueApply},
+		})
+	}
+	if len(params) == 0 {
+		return 0, nil
+	}
+	if _, err := s.river.InsertManyTx(ctx, tx, params); err != nil {
+		return 0, fmt.Errorf("enqueue apply: %w", err)
+	}
+	return len(params), nil
 }
 
 // LoadEvent returns a stored inbound event.

@@ -114,6 +114,9 @@ type Options struct {
 	// RetryPolicy spaces the attempts of a failing job (default: doubling
 	// from 1 s to 5 min, with jitter; tests shorten it).
 	RetryPolicy river.ClientRetryPolicy
+	// PeriodicJobs are enqueued on schedule by the leader among the
+	// processes sharing the database (the events pollers).
+	PeriodicJobs []*river.PeriodicJob
 	// JobTimeout bounds one run of a job (default 1 minute). A job still
 	// marked running 30 seconds past it (its process died) is run again.
 	JobTimeout time.Duration
@@ -180,6 +183,7 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 		JobTimeout:           opts.JobTimeout,
 		RescueStuckJobsAfter: opts.JobTimeout + 30*time.Second,
 		MaxAttempts:          opts.MaxAttempts,
+		PeriodicJobs:         opts.PeriodicJobs,
 	}
 	if opts.FetchPollInterval > 0 {
 		// Under load a worker fetches again as soon as jobs finish, at most this

@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"PermanentParks", testPermanentParks},
 		{"RetryLaterWaits", testRetryLaterWaits},
 		{"IntentOutlivesFailure", testIntentOutlivesFailure},
+		{"Inbox", testInbox},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
