@@ -54,22 +54,25 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 		return err
 	}
 	if link != nil && link.RemoteID != "" {
+		nothingNew := func() bool { return string(ch.Base) == string(link.Base) && !ch.Deleted }
 		switch {
 		case ch.Watermark < link.Watermark:
 			return nil // older news than what was applied
-		case ch.Watermark == link.Watermark:
-			// Same tick: the order is unknown, so apply the current state.
+		case nothingNew():
+			// The state both sides agreed on (typically our own write coming
+			// back), whatever the order: nothing to read or write.
+		case ch.Watermark == link.Watermark, ch.Ours:
+			// Same tick, order unknown; or our own write whose snapshot is not
+			// the state we last pushed (an older push's echo arriving late):
+			// apply Stripe's current state, not the event's snapshot.
 			if ch, err = src.Fetch(ctx, ch.Kind, ch.RemoteID); err != nil {
 				return err
 			}
 		}
-		if string(ch.Base) == string(link.Base) {
-			// Nothing new (typically our own write coming back): only confirm.
+		if nothingNew() {
 			return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
 				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
 		}
-		// Our own write whose result differs from the base raced a change
-		// made there: the merge below finds out which fields moved.
 	}
 	update := &tandem.LinkUpdate{RemoteID: ch.RemoteID, Base: ch.Base, Watermark: ch.Watermark}
 	switch {

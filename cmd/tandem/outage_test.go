@@ -60,7 +60,7 @@ func TestDatabaseOutage(t *testing.T) {
 // runInProcess runs `tandem serve` in this process with env as its whole
 // environment (plus a free loopback port) and returns a client of its API.
 // The program stops when the test ends and must then exit cleanly.
-func runInProcess(t *testing.T, env map[string]string) *client {
+func runInProcess(t testing.TB, env map[string]string) *client {
 	t.Helper()
 	env["TANDEM_ADDR"] = "127.0.0.1:0"
 	env["TANDEM_LOG_LEVEL"] = "error"

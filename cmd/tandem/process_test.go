@@ -26,8 +26,8 @@ import (
 // tests can run the real program in a child process, signal it and kill it.
 // The child adds a recording test integration ("test") when
 // TANDEM_TEST_PUSH_FILE names a file for its pushes, or a no-op one when
-// TANDEM_TEST_INTEGRATION=noop; TANDEM_TEST_PROCESS=baseline runs the
-// benchmark's baseline server instead of the program.
+// TANDEM_TEST_INTEGRATION=noop; TANDEM_TEST_PROCESS=baseline or
+// webhook-baseline runs a benchmark's baseline server instead of the program.
 func TestMain(m *testing.M) {
 	if os.Getenv("TANDEM_TEST_PROCESS") != "" {
 		os.Exit(childMain())
@@ -38,9 +38,17 @@ func TestMain(m *testing.M) {
 func childMain() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if os.Getenv("TANDEM_TEST_PROCESS") == "baseline" {
+	switch os.Getenv("TANDEM_TEST_PROCESS") {
+	case "baseline":
 		if err := serveBaseline(ctx, os.Getenv("TANDEM_ADDR"), os.Getenv("TANDEM_DATABASE_URL")); err != nil {
 			fmt.Fprintln(os.Stderr, "baseline:", err)
+			return 2
+		}
+		return 0
+	case webhookBaselineProcess:
+		if err := serveWebhookBaseline(ctx, os.Getenv("TANDEM_ADDR"), os.Getenv("TANDEM_DATABASE_URL"),
+			os.Getenv("STRIPE_WEBHOOK_SECRET")); err != nil {
+			fmt.Fprintln(os.Stderr, "webhook baseline:", err)
 			return 2
 		}
 		return 0

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/stripe/stripe-go/v86/webhook"
 
 	emulator "github.com/tandemsync/tandem/emulator/stripe"
+	"github.com/tandemsync/tandem/store/sqlite"
 )
 
 const (
@@ -28,9 +30,10 @@ const (
 // stripeEnv is Tandem running in this process against a Stripe emulator
 // whose webhooks reach it.
 type stripeEnv struct {
-	t   *testing.T
-	em  *emulator.Emulator
-	api *client
+	t      *testing.T
+	em     *emulator.Emulator
+	api    *client
+	dbPath string // Tandem's SQLite database
 }
 
 // newStripeEnv starts an emulator (cfg: its faults, its clock) and Tandem
@@ -47,7 +50,8 @@ func newStripeEnv(t *testing.T, cfg emulator.Config, env map[string]string) *str
 	if env == nil {
 		env = map[string]string{}
 	}
-	env["TANDEM_DATABASE_URL"] = "sqlite:" + filepath.Join(t.TempDir(), "tandem.db")
+	dbPath := filepath.Join(t.TempDir(), "tandem.db")
+	env["TANDEM_DATABASE_URL"] = "sqlite:" + dbPath
 	env["STRIPE_SECRET_KEY"] = stripeTestKey
 	env["STRIPE_API_URL"] = srv.URL
 	env["STRIPE_WEBHOOK_SECRET"] = stripeTestSecret
@@ -56,7 +60,7 @@ func newStripeEnv(t *testing.T, cfg emulator.Config, env map[string]string) *str
 	if err := em.SetWebhook(emulator.Webhook{URL: api.base + "/webhooks/stripe", Secret: stripeTestSecret}); err != nil {
 		t.Fatal(err)
 	}
-	return &stripeEnv{t: t, em: em, api: api}
+	return &stripeEnv{t: t, em: em, api: api, dbPath: dbPath}
 }
 
 // stripeOf returns the live emulator customers whose tandem_id is id.
@@ -518,5 +522,94 @@ func TestStripePolling(t *testing.T) {
 		var got customer
 		e.api.do("GET", "/customers/"+local.ID, nil, &got)
 		return len(got.Metadata) == 30
+	})
+}
+
+// deliver posts ev to Tandem's webhook endpoint, signed, as Stripe would.
+func (e *stripeEnv) deliver(ev emulator.Event) {
+	e.t.Helper()
+	body, err := json.Marshal(ev)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sig := webhook.GenerateTestSignedPayload(&webhook.UnsignedPayload{Payload: body, Secret: stripeTestSecret}).Header
+	req, _ := http.NewRequest("POST", e.api.base+"/webhooks/stripe", bytes.NewReader(body))
+	req.Header.Set("Stripe-Signature", sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("delivery of %s: %s", ev.ID, resp.Status)
+	}
+}
+
+// TestStripeLateEcho: the echo of an older push arriving after a newer push
+// does not take the customer back to the older state.
+func TestStripeLateEcho(t *testing.T) {
+	t.Parallel()
+	var ahead atomic.Int64
+	e := newStripeEnv(t, emulator.Config{Now: func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }}, nil)
+	if err := e.em.SetWebhook(emulator.Webhook{}); err != nil { // hold every delivery back
+		t.Fatal(err)
+	}
+	c := e.api.mustCreate("v1")
+	e.waitStripe("v1 synced", func() bool { return e.linkStatus(c.ID) == "synced" })
+	for i, name := range []string{"A", "B"} {
+		ahead.Store(int64(time.Duration(i+1) * 2 * time.Second)) // each push in a later second
+		e.api.do("PATCH", "/customers/"+c.ID, map[string]any{"name": name}, nil)
+		e.waitStripe(name+" synced", func() bool {
+			got := e.stripeOf(c.ID)
+			return len(got) == 1 && got[0].Name == name && e.linkStatus(c.ID) == "synced"
+		})
+	}
+	var echoOfA emulator.Event
+	for _, ev := range e.em.Events() {
+		if k := ev.Request.IdempotencyKey; k != nil && strings.Contains(*k, ":update:v2") {
+			echoOfA = ev
+		}
+	}
+	if echoOfA.ID == "" {
+		t.Fatal("no event for the push of A")
+	}
+	e.deliver(echoOfA)
+	waitFor(t, 10*time.Second, "the late echo applied", func() bool { return e.applied(echoOfA.ID) })
+	var got customer
+	e.api.do("GET", "/customers/"+c.ID, nil, &got)
+	if got.Name != "B" || got.Version != 3 {
+		t.Fatalf("after the late echo of A: %+v, want B at version 3", got)
+	}
+}
+
+// applied reports whether the apply job of a stored event has completed.
+func (e *stripeEnv) applied(eventID string) bool {
+	e.t.Helper()
+	db, err := sql.Open("sqlite", sqlite.DSN(e.dbPath))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	err = db.QueryRow(`SELECT COUNT(*) FROM river_job WHERE kind = 'apply' AND state = 'completed'
+		AND CAST(args AS TEXT) LIKE ?`, "%"+eventID+"%").Scan(&n)
+	return err == nil && n == 1
+}
+
+// TestStripeDashboardDeleteLater: a delete made in Stripe in a later second
+// than the last change applied deletes the local customer.
+func TestStripeDashboardDeleteLater(t *testing.T) {
+	t.Parallel()
+	var ahead atomic.Int64
+	e := newStripeEnv(t, emulator.Config{Now: func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }}, nil)
+	c := e.api.mustCreate("Doomed")
+	e.waitStripe("the customer in Stripe", func() bool { return len(e.stripeOf(c.ID)) == 1 })
+	e.settle(c.ID)
+	ahead.Store(int64(3 * time.Second))
+	if _, err := e.em.Dashboard().DeleteCustomer(e.stripeOf(c.ID)[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the local delete", func() bool {
+		return e.api.do("GET", "/customers/"+c.ID, nil, nil).StatusCode == http.StatusNotFound
 	})
 }

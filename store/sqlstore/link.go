@@ -205,7 +205,8 @@ func (s *Store[TTx]) RecordPushError(ctx context.Context, integration string, re
 }
 
 // updateLink records an inbound change on the link of ref to integration,
-// inside a write of ref at version.
+// inside a write of ref at version. The base only moves forward: an older
+// change (a lower watermark) applied late never replaces a newer base.
 func (s *Store[TTx]) updateLink(ctx context.Context, q Querier, integration string, ref tandem.Ref, version int64, u *tandem.LinkUpdate) error {
 	synced, status, conflict := int64(0), tandem.LinkSynced, u.Conflict
 	if u.Synced {
@@ -221,7 +222,8 @@ func (s *Store[TTx]) updateLink(ctx context.Context, q Querier, integration stri
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
 		ON CONFLICT (integration, kind, local_id) DO UPDATE SET
 			remote_id = CASE WHEN excluded.remote_id <> '' THEN excluded.remote_id ELSE links.remote_id END,
-			base = COALESCE(excluded.base, links.base),
+			base = CASE WHEN excluded.watermark >= links.watermark THEN COALESCE(excluded.base, links.base)
+				ELSE links.base END,
 			synced_version = CASE WHEN excluded.synced_version > links.synced_version
 				THEN excluded.synced_version ELSE links.synced_version END,
 			status = CASE WHEN excluded.last_error <> '' THEN excluded.status
