@@ -61,6 +61,11 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 		case nothingNew():
 			// The state both sides agreed on (typically our own write coming
 			// back), whatever the order: nothing to read or write.
+		case ch.Ours && !ch.Deleted && local != nil && ch.LocalID == local.ID && sameFields(ch.Customer, local):
+			// Our push of the record's current state, back before the push
+			// recorded it: a change made there after it has an event of its own.
+			return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
+				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
 		case ch.Watermark == link.Watermark, ch.Ours:
 			// Same tick, order unknown; or our own write whose snapshot is not
 			// the state we last pushed (an older push's echo arriving late):
