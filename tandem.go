@@ -94,6 +94,10 @@ type Record struct {
 	Customer *Customer
 }
 
+// JobQueue is the queue of every sync job (push, apply, poll): one queue, so
+// that idle workers poll the database once, not once per kind of job.
+const JobQueue = "sync"
+
 // InboundEvent is a verified event from an integration, stored as received.
 type InboundEvent struct {
 	ID      string

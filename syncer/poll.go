@@ -33,7 +33,7 @@ func PollJobs(intervals map[string]time.Duration) []*river.PeriodicJob {
 // pollInsertOpts: one live poll per integration, never retried (the next
 // tick is the retry).
 var pollInsertOpts = &river.InsertOpts{
-	Queue:       "apply",
+	Queue:       tandem.JobQueue,
 	MaxAttempts: 1,
 	UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,

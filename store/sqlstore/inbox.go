@@ -10,9 +10,6 @@ import (
 	"github.com/tandemsync/tandem"
 )
 
-// QueueApply is the River queue of apply jobs.
-const QueueApply = "apply"
-
 // ReceiveEvents stores verified inbound events of integration, each once,
 // and enqueues an apply job for every one not seen before, in one durable
 // transaction: once it returns, the events survive any crash and will be
@@ -76,7 +73,7 @@ func (s *Store[TTx]) receive(ctx context.Context, tx TTx, q Querier, integration
 		}
 		params = append(params, river.InsertManyParams{
 			Args:       tandem.ApplyArgs{Integration: integration, EventID: ev.ID},
-			InsertOpts: &river.InsertOpts{Queue: QueueApply},
+			InsertOpts: &river.InsertOpts{Queue: tandem.JobQueue},
 		})
 	}
 	if len(params) == 0 {

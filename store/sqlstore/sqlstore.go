@@ -144,9 +144,6 @@ func (h levelFloor) WithGroup(name string) slog.Handler {
 	return levelFloor{h.Handler.WithGroup(name), h.floor}
 }
 
-// QueuePush is the River queue of push jobs.
-const QueuePush = "push"
-
 // Store is a complete Tandem store on one SQL engine.
 type Store[TTx any] struct {
 	e     Engine[TTx]
@@ -196,7 +193,7 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 			n = 10
 		}
 		cfg.Workers = opts.Workers
-		cfg.Queues = map[string]river.QueueConfig{QueuePush: {MaxWorkers: n}, QueueApply: {MaxWorkers: n}}
+		cfg.Queues = map[string]river.QueueConfig{tandem.JobQueue: {MaxWorkers: n}}
 	}
 	client, err := river.NewClient(e.Driver, cfg)
 	if err != nil {
@@ -301,7 +298,7 @@ func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tand
 // cancelled and discarded jobs do not count, so a parked record takes new
 // writes as a fresh job.
 var pushInsertOpts = &river.InsertOpts{
-	Queue: QueuePush,
+	Queue: tandem.JobQueue,
 	UniqueOpts: river.UniqueOpts{
 		ByArgs: true,
 		ByState: []rivertype.JobState{
