@@ -242,18 +242,25 @@ func createCustomer(client *http.Client, baseURL string, w, n int) error {
 	if err != nil {
 		return err
 	}
-	resp, err := client.Post(baseURL+"/customers", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return err
+	return answered(client.Post(baseURL+"/customers", "application/json", bytes.NewReader(body)))(http.StatusCreated)
+}
+
+// answered reads and closes a response's body, then reports an error for
+// any status but want (or for a failed call).
+func answered(resp *http.Response, err error) func(want int) error {
+	return func(want int) error {
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return err
+		}
+		if resp.StatusCode != want {
+			return fmt.Errorf("answer %s", resp.Status)
+		}
+		return nil
 	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusCreated {
-		return fmt.Errorf("answer %s", resp.Status)
-	}
-	return nil
 }
 
 // peakRSSMiB reads the peak resident set size (VmHWM) of process pid.

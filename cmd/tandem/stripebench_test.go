@@ -477,18 +477,7 @@ func measureIngestServer(b *testing.B, name string, proc *process, window time.D
 		}
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
 		req.Header.Set("Stripe-Signature", sig)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-			return err
-		}
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("answer %s", resp.Status)
-		}
-		return nil
+		return answered(hc.Do(req))(http.StatusOK)
 	})
 	rss := peakRSSMiB(b, proc.cmd.Process.Pid)
 	proc.Kill(b)
