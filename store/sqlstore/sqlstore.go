@@ -288,7 +288,15 @@ func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tand
 	if len(params) == 0 {
 		return nil
 	}
-	if _, err := s.river.InsertManyTx(ctx, tx, params); err != nil {
+	var err error
+	if version == 1 {
+		// A record created now has no job yet, so no unique conflict can
+		// occur: River's lighter insert, which does not handle them, is safe.
+		_, err = s.river.InsertManyFastTx(ctx, tx, params)
+	} else {
+		_, err = s.river.InsertManyTx(ctx, tx, params)
+	}
+	if err != nil {
 		return fmt.Errorf("enqueue push: %w", err)
 	}
 	return nil
