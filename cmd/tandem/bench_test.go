@@ -477,17 +477,18 @@ func serveBaseline(ctx context.Context, addr, dbURL string) error {
 		w.WriteHeader(http.StatusCreated)
 		_ = json.NewEncoder(w).Encode(row)
 	})
+	return serveBaselineMux(ctx, addr, mux, logger)
+}
+
+// serveBaselineMux serves a baseline's handler on addr until ctx ends,
+// logging the line startProcess waits for.
+func serveBaselineMux(ctx context.Context, addr string, mux http.Handler, logger *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	context.AfterFunc(ctx, func() { _ = srv.Close() })
 	logger.Info("listening", "url", "http://"+ln.Addr().String())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveUntilDone(ctx, ln, mux)
 }
 
 // openBaselineDB opens the database at dbURL as Tandem's store for its engine

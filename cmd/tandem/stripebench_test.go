@@ -17,13 +17,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -593,17 +591,7 @@ func serveWebhookBaseline(ctx context.Context, addr, dbURL, secret string) error
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = io.WriteString(w, `{"received":1}`)
 	})
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	context.AfterFunc(ctx, func() { _ = srv.Close() })
-	logger.Info("listening", "url", "http://"+ln.Addr().String())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serveBaselineMux(ctx, addr, mux, logger)
 }
 
 // ---------------------------------------------------------------------------
