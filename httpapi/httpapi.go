@@ -28,6 +28,10 @@ type Store interface {
 	CheckSchema(ctx context.Context) error
 	// ReceiveEvents durably stores verified inbound events, once each.
 	ReceiveEvents(ctx context.Context, integration string, events []tandem.InboundEvent) (int, error)
+	// StartReconcile records a reconciliation run and enqueues its job.
+	StartReconcile(ctx context.Context, integration string, dryRun, enqueue bool) (*tandem.ReconcileRun, error)
+	// ReconcileRun returns a run of an integration's reconciliation.
+	ReconcileRun(ctx context.Context, integration, id string) (*tandem.ReconcileRun, error)
 }
 
 // Config configures the API.
@@ -113,6 +117,15 @@ func (s *Server) routes() {
 		Summary: "Sync state of a customer, per integration", Tags: []string{"Sync"}, Errors: []int{404, 503}}, s.customerSync)
 	huma.Register(s.api, huma.Operation{OperationID: "list-sync-failures", Method: http.MethodGet, Path: "/sync/failures",
 		Summary: "Records whose sync is parked with an error", Tags: []string{"Sync"}, Errors: []int{503}}, s.syncFailures)
+
+	huma.Register(s.api, huma.Operation{OperationID: "start-reconcile", Method: http.MethodPost,
+		Path: "/integrations/{integration}/reconcile", Summary: "Start a reconciliation run",
+		Description: "Compares every remote record with the local catalog and repairs the differences " +
+			"(or, with dry_run, only lists them). Answers at once with the run; read its progress and report by id.",
+		Tags: []string{"Integrations"}, DefaultStatus: http.StatusAccepted, Errors: []int{404, 503}}, s.startReconcile)
+	huma.Register(s.api, huma.Operation{OperationID: "get-reconcile", Method: http.MethodGet,
+		Path: "/integrations/{integration}/reconcile/{id}", Summary: "Progress and report of a reconciliation run",
+		Tags: []string{"Integrations"}, Errors: []int{404, 503}}, s.getReconcile)
 }
 
 // problem turns an application error into the API's problem+json answer.

@@ -15,6 +15,9 @@ import (
 type Store interface {
 	tandem.Catalog
 	syncer.Store
+	syncer.ReconcileStore
+	// ReconcileRun returns a run of an integration's reconciliation.
+	ReconcileRun(ctx context.Context, integration, id string) (*tandem.ReconcileRun, error)
 	// ReceiveEvents durably stores verified inbound events, once each, and
 	// enqueues their application.
 	ReceiveEvents(ctx context.Context, integration string, events []tandem.InboundEvent) (int, error)

@@ -17,15 +17,21 @@ import (
 // Only the leader among the processes sharing a database enqueues them, and
 // a poll still waiting or running absorbs the next one.
 func PollJobs(intervals map[string]time.Duration) []*river.PeriodicJob {
+	return periodicJobs(intervals, func(name string) river.JobArgs { return tandem.PollArgs{Integration: name} },
+		pollInsertOpts, true)
+}
+
+// periodicJobs makes one periodic job per integration with a positive
+// interval, its arguments made by args.
+func periodicJobs(intervals map[string]time.Duration, args func(name string) river.JobArgs, opts *river.InsertOpts, runOnStart bool) []*river.PeriodicJob {
 	var jobs []*river.PeriodicJob
 	for name, every := range intervals {
 		if every <= 0 {
 			continue
 		}
 		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(every),
-			func() (river.JobArgs, *river.InsertOpts) {
-				return tandem.PollArgs{Integration: name}, pollInsertOpts
-			}, &river.PeriodicJobOpts{RunOnStart: true}))
+			func() (river.JobArgs, *river.InsertOpts) { return args(name), opts },
+			&river.PeriodicJobOpts{RunOnStart: runOnStart}))
 	}
 	return jobs
 }
@@ -61,8 +67,9 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[tandem.PollArgs]) 
 	}
 	events, next, err := p.Poll(ctx, cursor)
 	if errors.Is(err, tandem.ErrEventGap) {
-		s.logger.WarnContext(ctx, "events lost while Tandem was away; run a full reconciliation",
-			"integration", name, "cursor", cursor)
+		if err := s.reconcileGap(ctx, name, cursor); err != nil {
+			return err
+		}
 	} else if err != nil {
 		s.logger.WarnContext(ctx, "poll failed", "integration", name, "error", err)
 		return err
@@ -74,5 +81,23 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[tandem.PollArgs]) 
 	if n > 0 {
 		s.logger.InfoContext(ctx, "polled", "integration", name, "events", len(events), "new", n)
 	}
+	return nil
+}
+
+// reconcileGap starts a full reconciliation of an integration whose poller
+// found events lost beyond the provider's retention, and says so.
+func (s *Syncer) reconcileGap(ctx context.Context, name, cursor string) error {
+	st, ok := s.store.(ReconcileStore)
+	if !ok {
+		s.logger.WarnContext(ctx, "events lost while Tandem was away; run a full reconciliation",
+			"integration", name, "cursor", cursor)
+		return nil
+	}
+	run, err := st.StartReconcile(ctx, name, false, true)
+	if err != nil {
+		return fmt.Errorf("start reconciliation: %w", err)
+	}
+	s.logger.WarnContext(ctx, "events lost while Tandem was away; full reconciliation started",
+		"integration", name, "cursor", cursor, "run", run.ID)
 	return nil
 }

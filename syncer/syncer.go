@@ -48,6 +48,8 @@ type Syncer struct {
 	sources      map[string]tandem.Source
 	pollers      map[string]tandem.Poller
 	policy       Policy
+	matchEmail   map[string]bool
+	onRepair     func(integration, action string)
 	logger       *slog.Logger
 }
 
@@ -57,6 +59,11 @@ type Options struct {
 	Policy Policy
 	// Logger is where the syncer logs (nil discards).
 	Logger *slog.Logger
+	// MatchEmail names the integrations whose reconciliation links unlinked
+	// records by exact email (after their Tandem id).
+	MatchEmail map[string]bool
+	// OnRepair, when set, hears of every repair reconciliation makes.
+	OnRepair func(integration, action string)
 }
 
 // New returns a Syncer for integrations through st. Integrations that are
@@ -69,7 +76,8 @@ func New(st Store, integrations []tandem.Integration, opts Options) *Syncer {
 		opts.Policy = PolicyNewest
 	}
 	s := &Syncer{store: st, integrations: map[string]tandem.Integration{}, sources: map[string]tandem.Source{},
-		pollers: map[string]tandem.Poller{}, policy: opts.Policy, logger: opts.Logger}
+		pollers: map[string]tandem.Poller{}, policy: opts.Policy, matchEmail: opts.MatchEmail,
+		onRepair: opts.OnRepair, logger: opts.Logger}
 	for _, in := range integrations {
 		s.integrations[in.Name()] = in
 		if src, ok := in.(tandem.Source); ok {
@@ -87,6 +95,7 @@ func (s *Syncer) Register(w *river.Workers) {
 	river.AddWorker(w, &pushWorker{s: s})
 	river.AddWorker(w, &applyWorker{s: s})
 	river.AddWorker(w, &pollWorker{s: s})
+	river.AddWorker(w, &reconcileWorker{s: s})
 }
 
 // pushWorker works push jobs. River runs at most one live job per

@@ -33,6 +33,8 @@ type Config struct {
 	StripeAPIURL        string
 	StripeRateLimit     float64
 	StripePollInterval  time.Duration
+	StripeReconcile     time.Duration // interval of the periodic reconciliation
+	StripeLinkMatch     string        // "email" or "off"
 }
 
 // setting is one configuration entry: its variable, its flag, and where it goes.
@@ -56,6 +58,8 @@ func (c *Config) settings() []setting {
 		ShutdownTimeout:    25 * time.Second,
 		StripeRateLimit:    20,
 		StripePollInterval: 5 * time.Second,
+		StripeReconcile:    time.Hour,
+		StripeLinkMatch:    "email",
 		ConflictPolicy:     "newest",
 	}
 	return []setting{
@@ -86,6 +90,12 @@ func (c *Config) settings() []setting {
 			value: (*floatValue)(&c.StripeRateLimit)},
 		{env: "STRIPE_POLL_INTERVAL", flag: "stripe-poll-interval", usage: "how often Stripe's events are read (0: never; webhooks only)",
 			value: (*durationValue)(&c.StripePollInterval)},
+		{env: "STRIPE_RECONCILE_INTERVAL", flag: "stripe-reconcile-interval",
+			usage: "how often every Stripe customer is compared with the local catalog (0: never)",
+			value: (*durationValue)(&c.StripeReconcile)},
+		{env: "STRIPE_LINK_MATCH", flag: "stripe-link-match",
+			usage: "how unlinked records are matched after their tandem_id: email, or off",
+			value: (*stringValue)(&c.StripeLinkMatch)},
 	}
 }
 
@@ -151,6 +161,10 @@ func (c *Config) Validate() error {
 		return errors.New("STRIPE_RATE_LIMIT must be positive")
 	case c.StripePollInterval < 0 || (c.StripePollInterval > 0 && c.StripePollInterval < 100*time.Millisecond):
 		return errors.New("STRIPE_POLL_INTERVAL must be 0 (off) or at least 100ms")
+	case c.StripeReconcile < 0 || (c.StripeReconcile > 0 && c.StripeReconcile < time.Minute):
+		return errors.New("STRIPE_RECONCILE_INTERVAL must be 0 (off) or at least 1m")
+	case c.StripeLinkMatch != "email" && c.StripeLinkMatch != "off":
+		return fmt.Errorf("STRIPE_LINK_MATCH %q: want email or off", c.StripeLinkMatch)
 	}
 	switch c.ConflictPolicy {
 	case "newest", "local":
@@ -215,6 +229,7 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("stripe_secret_key", redact(c.StripeSecretKey)),
 		slog.String("stripe_webhook_secret", redact(c.StripeWebhookSecret)), slog.String("stripe_api_url", c.StripeAPIURL),
 		slog.Float64("stripe_rate_limit", c.StripeRateLimit), slog.Duration("stripe_poll_interval", c.StripePollInterval),
+		slog.Duration("stripe_reconcile_interval", c.StripeReconcile), slog.String("stripe_link_match", c.StripeLinkMatch),
 	)
 }
 

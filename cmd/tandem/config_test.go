@@ -29,6 +29,8 @@ func TestConfigSources(t *testing.T) {
 		"TANDEM_CONFLICT_POLICY":     "stripe",
 		"STRIPE_WEBHOOK_SECRET":      "whsec_a, whsec_b",
 		"STRIPE_POLL_INTERVAL":       "0",
+		"STRIPE_RECONCILE_INTERVAL":  "2h",
+		"STRIPE_LINK_MATCH":          "off",
 	}), &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +38,8 @@ func TestConfigSources(t *testing.T) {
 	want := Config{Addr: "0.0.0.0:9000", DatabaseURL: "sqlite:data/tandem.db", APIToken: "from-file", AutoMigrate: false,
 		LogLevel: slog.LevelInfo, PollInterval: 20 * time.Millisecond, Workers: 3, ShutdownTimeout: 25 * time.Second,
 		StripeSecretKey: "sk_test_x", StripeAPIURL: "http://127.0.0.1:12111", StripeRateLimit: 12.5, StripePollInterval: 0,
-		ConflictPolicy: "stripe", StripeWebhookSecret: "whsec_a, whsec_b"}
+		ConflictPolicy: "stripe", StripeWebhookSecret: "whsec_a, whsec_b", StripeReconcile: 2 * time.Hour,
+		StripeLinkMatch: "off"}
 	if *cfg != want {
 		t.Fatalf("config = %+v\nwant     %+v", *cfg, want)
 	}

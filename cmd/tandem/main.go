@@ -49,6 +49,10 @@ Commands:
   dev       try Tandem: a fresh SQLite database in two-way sync with a Stripe emulator
   serve     run the API and the sync workers
   migrate   bring the database schema up to date and exit
+  reconcile compare every record of an integration with the catalog and repair
+            the differences: tandem reconcile stripe [--dry-run]
+  link      connect an account that already has records (match by tandem_id,
+            then email; create what is missing): tandem link stripe [--dry-run]
   emulate   run a provider emulator on its own: tandem emulate stripe
   version   print the version
   help      print this help
@@ -68,6 +72,10 @@ func (p *program) run(ctx context.Context, args []string) error {
 		return p.migrate(ctx, args)
 	case "dev":
 		return p.dev(ctx, args)
+	case "reconcile":
+		return p.reconcile(ctx, args)
+	case "link":
+		return p.link(ctx, args)
 	case "emulate":
 		return p.emulate(ctx, args)
 	case "version":

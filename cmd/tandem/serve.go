@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -36,11 +37,13 @@ func (p *program) serve(ctx context.Context, args []string) error {
 		names = append(names, in.Name())
 	}
 	workers := river.NewWorkers()
-	polls := map[string]time.Duration{}
+	polls, reconciles := map[string]time.Duration{}, map[string]time.Duration{}
 	if cfg.StripeSecretKey != "" {
 		polls[stripe.Name] = cfg.StripePollInterval
+		reconciles[stripe.Name] = cfg.StripeReconcile
 	}
-	st, err := openStore(ctx, cfg, logger, names, workers, syncer.PollJobs(polls))
+	periodic := append(syncer.PollJobs(polls), syncer.ReconcileJobs(reconciles)...)
+	st, err := openStore(ctx, cfg, logger, names, workers, periodic)
 	if err != nil {
 		return err
 	}
@@ -53,7 +56,7 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("database schema: %w", err)
 	}
-	syncer.New(st, integrations, syncer.Options{Policy: syncer.Policy(cfg.ConflictPolicy), Logger: logger}).Register(workers)
+	newSyncer(st, integrations, cfg, logger).Register(workers)
 	if err := st.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
@@ -97,6 +100,12 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	p.stopWorkers(st, cfg)
 	logger.Info("stopped")
 	return nil
+}
+
+// newSyncer is the sync engine cfg configures.
+func newSyncer(st store.Store, integrations []tandem.Integration, cfg *Config, logger *slog.Logger) *syncer.Syncer {
+	return syncer.New(st, integrations, syncer.Options{Policy: syncer.Policy(cfg.ConflictPolicy), Logger: logger,
+		MatchEmail: map[string]bool{stripe.Name: cfg.StripeLinkMatch == "email"}})
 }
 
 // configuredIntegrations are the integrations cfg turns on, then the

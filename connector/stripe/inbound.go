@@ -136,3 +136,42 @@ func change(cust *stripego.Customer, watermark int64) (*tandem.RemoteChange, err
 	return &tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: cust.ID, LocalID: f.TandemID,
 		Deleted: cust.Deleted, Customer: f.customer(), Base: base, Watermark: watermark}, nil
 }
+
+// listPageSize is how many customers one list call returns (Stripe's most).
+const listPageSize = 100
+
+// List implements tandem.Lister: one page of Stripe's live customers, newest
+// first, each as a change at the time of listing (Stripe does not list
+// deleted customers).
+func (c *Connector) List(ctx context.Context, kind tandem.Kind, cursor string) ([]*tandem.RemoteChange, string, error) {
+	if kind != tandem.KindCustomer {
+		return nil, "", &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("stripe: %s records are not synced", kind)}
+	}
+	params := &stripego.CustomerListParams{}
+	params.Limit = stripego.Int64(listPageSize)
+	if cursor != "" {
+		params.StartingAfter = stripego.String(cursor)
+	}
+	var list *stripego.V1List[*stripego.Customer]
+	err := c.call(ctx, func() error {
+		list = c.api.V1Customers.List(ctx, params)
+		return list.Err()
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	now := time.Now().Unix()
+	page := make([]*tandem.RemoteChange, 0, len(list.Data()))
+	for _, cust := range list.Data() {
+		ch, err := change(cust, now)
+		if err != nil {
+			return nil, "", err
+		}
+		page = append(page, ch)
+	}
+	next := ""
+	if list.Meta().HasMore && len(page) > 0 {
+		next = page[len(page)-1].RemoteID
+	}
+	return page, next, nil
+}

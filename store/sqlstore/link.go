@@ -28,36 +28,17 @@ var kindTables = map[tandem.Kind]string{
 // record's current state (tombstones included) and its link, a pending link
 // with no remote id when the record was never pushed.
 func (s *Store[TTx]) PushState(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Record, *tandem.Link, error) {
-	if ref.Kind != tandem.KindCustomer {
-		return nil, nil, tandem.Errorf(tandem.EINVALID, "unknown kind %q", ref.Kind)
-	}
-	var (
-		c         tandem.Customer
-		address   string
-		metadata  string
-		deletedAt *time.Time
-		l         nullableLink
-	)
-	dest := append([]any{&c.ID, &c.Name, &c.Email, &c.Phone, &address, &metadata, &c.Version,
-		&c.CreatedAt, &c.UpdatedAt, &deletedAt}, l.dest()...)
-	err := s.e.DB.QueryRow(ctx, `SELECT `+customerColumns+`, `+linkColumns+`
-		FROM customers LEFT JOIN links l ON l.integration = $1 AND l.kind = $2 AND l.local_id = customers.id
-		WHERE customers.id = $3`, integration, string(ref.Kind), ref.ID).Scan(dest...)
-	if errors.Is(err, ErrNoRows) {
+	recs, err := s.RecordsByID(ctx, integration, ref.Kind, []string{ref.ID})
+	switch {
+	case err != nil:
+		return nil, nil, fmt.Errorf("load push state: %w", err)
+	case len(recs) == 0:
 		return nil, nil, errCustomerNotFound(ref.ID)
 	}
-	if err != nil {
-		return nil, nil, s.e.Translate(fmt.Errorf("load push state: %w", err))
-	}
-	if err := decodeCustomer(&c, address, metadata, deletedAt); err != nil {
-		return nil, nil, err
-	}
-	link := l.link()
+	rec, link := recs[0].Record, recs[0].Link
 	if link == nil {
 		link = &tandem.Link{Integration: integration, Ref: ref, Status: tandem.LinkPending}
 	}
-	rec := &tandem.Record{Ref: ref, Version: c.Version, Deleted: c.Deleted, Customer: &c}
-	link.Status = effectiveStatus(link, rec.Version)
 	return rec, link, nil
 }
 

@@ -54,6 +54,9 @@ func Run(t *testing.T, open Opener) {
 		{"RetryLaterWaits", testRetryLaterWaits},
 		{"IntentOutlivesFailure", testIntentOutlivesFailure},
 		{"Inbox", testInbox},
+		{"ReconcileReads", testReconcileReads},
+		{"Resync", testResync},
+		{"ReconcileRuns", testReconcileRuns},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

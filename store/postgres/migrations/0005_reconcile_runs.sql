@@ -1,0 +1,12 @@
+-- Reconciliation runs: progress while they run, their report once done.
+CREATE TABLE reconcile_runs (
+    id          TEXT PRIMARY KEY,
+    integration TEXT NOT NULL,
+    dry_run     BOOLEAN NOT NULL,
+    status      TEXT NOT NULL,
+    error       TEXT NOT NULL,
+    started_at  TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ,
+    progress    TEXT NOT NULL,
+    actions     TEXT NOT NULL
+);
