@@ -107,7 +107,9 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 // against the link's base.
 func (s *Syncer) merge(ctx context.Context, src tandem.Source, local *tandem.Customer, link *tandem.Link, ch *tandem.RemoteChange, update *tandem.LinkUpdate) error {
 	name := src.Name()
-	base := ch.Customer // no base yet: as if only the remote side existed
+	// No base yet (a link-up): a field only one side holds is kept, and
+	// different values on both sides are a conflict.
+	base := &tandem.Customer{}
 	if link != nil && len(link.Base) > 0 {
 		b, err := src.Snapshot(ch.Kind, link.Base)
 		if err != nil {

@@ -239,7 +239,11 @@ func TestLinkUp(t *testing.T) {
 		{"only-there", "there@example.com", nil}, {"twin", "twin@example.com", nil},
 		{"carried", "other@example.com", map[string]string{"tandem_id": local["carried"]}},
 	} {
-		sc, err := dash.CreateCustomer(emulator.CustomerParams{Name: str(c.key), Email: str(c.email), Metadata: c.meta})
+		p := emulator.CustomerParams{Name: str(c.key), Email: str(c.email), Metadata: c.meta}
+		if c.key == "match" {
+			p.Phone = str("+1 555 0100") // only Stripe has it: the link keeps it on both sides
+		}
+		sc, err := dash.CreateCustomer(p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,6 +283,16 @@ func TestLinkUp(t *testing.T) {
 		return byTandemID[local["match"]] == remote["match"] && byTandemID[local["carried"]] == remote["carried"] &&
 			byTandemID[local["only-here"]] != ""
 	})
+	var matched struct{ Phone string }
+	api.do("GET", "/customers/"+local["match"], nil, &matched)
+	if matched.Phone != "+1 555 0100" {
+		t.Errorf("matched by email: local phone %q, want Stripe's", matched.Phone)
+	}
+	for _, c := range em.Customers() {
+		if c.ID == remote["match"] && c.Phone != "+1 555 0100" {
+			t.Errorf("matched by email: Stripe's phone became %q", c.Phone)
+		}
+	}
 	var page struct{ Data []customer }
 	api.do("GET", "/customers?email=there@example.com", nil, &page)
 	if len(page.Data) != 1 {
