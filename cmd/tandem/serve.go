@@ -57,7 +57,9 @@ func (p *program) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("database schema: %w", err)
 	}
 	newSyncer(st, integrations, cfg, logger).Register(workers)
-	if err := st.Start(ctx); err != nil {
+	// Jobs inherit Start's context: a cancelled one would cancel them at
+	// once, so a stop goes through stopWorkers, which lets them finish.
+	if err := st.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
 
