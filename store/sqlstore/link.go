@@ -56,7 +56,7 @@ func (s *Store[TTx]) PushState(ctx context.Context, integration string, ref tand
 	if link == nil {
 		link = &tandem.Link{Integration: integration, Ref: ref, Status: tandem.LinkPending}
 	}
-	rec := &tandem.Record{Ref: ref, Version: c.Version, Deleted: c.Deleted, Customer: &c}
+	rec := &tandem.Record{Ref: ref, Version: c.Version, UpdatedAt: c.UpdatedAt, Deleted: c.Deleted, Customer: &c}
 	link.Status = effectiveStatus(link, rec.Version)
 	return rec, link, nil
 }

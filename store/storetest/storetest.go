@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 		{"RetryLaterWaits", testRetryLaterWaits},
 		{"IntentOutlivesFailure", testIntentOutlivesFailure},
 		{"Inbox", testInbox},
+		{"SyncStats", testSyncStats},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
