@@ -88,6 +88,7 @@ func (c *Connector) Decode(ev *tandem.InboundEvent) (*tandem.RemoteChange, bool,
 	}
 	ch.Deleted = ch.Deleted || e.Type == "customer.deleted"
 	ch.Ours = strings.HasPrefix(e.idempotencyKey(), "tandem:")
+	ch.At = time.Unix(e.Created, 0)
 	return ch, true, nil
 }
 
@@ -98,7 +99,7 @@ func (c *Connector) Fetch(ctx context.Context, kind tandem.Kind, remoteID string
 	}
 	var cust *stripego.Customer
 	var raw error
-	err := c.call(ctx, func() error {
+	err := c.call(ctx, "retrieve", func() error {
 		cust, raw = c.api.V1Customers.Retrieve(ctx, remoteID, nil)
 		return raw
 	})
