@@ -29,9 +29,6 @@ type Stats interface {
 
 // Options configure the metrics. The zero value works.
 type Options struct {
-	// Integrations are the configured integrations: their counters and
-	// histograms start at zero instead of appearing at their first event.
-	Integrations []string
 	// StatsTimeout bounds the store query of one scrape (default 5 s).
 	StatsTimeout time.Duration
 	// Logger is where failed scrapes are logged (nil discards).
@@ -53,6 +50,7 @@ var lagBuckets = []float64{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 
 // Metrics holds a process's collectors and serves them.
 type Metrics struct {
+	opts              Options
 	registry          *prometheus.Registry
 	lag               *prometheus.HistogramVec
 	providerCalls     *prometheus.CounterVec
@@ -61,9 +59,9 @@ type Metrics struct {
 	handler           http.Handler
 }
 
-// New returns the metrics of one process; stats, when not nil, is asked
-// for the backlog at every scrape.
-func New(stats Stats, opts Options) *Metrics {
+// New returns the metrics of one process. Call Watch once the store is
+// open.
+func New(opts Options) *Metrics {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -74,6 +72,7 @@ func New(stats Stats, opts Options) *Metrics {
 		opts.StatsTimeout = 5 * time.Second
 	}
 	m := &Metrics{
+		opts:     opts,
 		registry: prometheus.NewRegistry(),
 		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "tandem_sync_lag_seconds",
@@ -94,16 +93,8 @@ func New(stats Stats, opts Options) *Metrics {
 			Help: "Differences a reconciliation found and repaired, by action.",
 		}, []string{"integration", "action"}),
 	}
-	for _, name := range opts.Integrations {
-		m.lag.WithLabelValues(name, Outbound)
-		m.lag.WithLabelValues(name, Inbound)
-		m.signatureFailures.WithLabelValues(name)
-	}
 	m.registry.MustRegister(m.lag, m.providerCalls, m.signatureFailures, m.repairs,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	if stats != nil {
-		m.registry.MustRegister(&statsCollector{stats: stats, timeout: opts.StatsTimeout, now: opts.Now, logger: opts.Logger})
-	}
 	m.handler = promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
 		// A failed store query leaves the backlog out of the scrape, not the rest.
 		ErrorHandling: promhttp.ContinueOnError,
@@ -111,6 +102,18 @@ func New(stats Stats, opts Options) *Metrics {
 		Registry:      m.registry, // counts its own errors: promhttp_metric_handler_errors_total
 	})
 	return m
+}
+
+// Watch makes every scrape read the sync backlog of integrations from
+// stats (the store), and starts their lag histograms and webhook counter
+// at zero rather than at their first event. Call it once.
+func (m *Metrics) Watch(stats Stats, integrations []string) {
+	for _, name := range integrations {
+		m.lag.WithLabelValues(name, Outbound)
+		m.lag.WithLabelValues(name, Inbound)
+		m.signatureFailures.WithLabelValues(name)
+	}
+	m.registry.MustRegister(&statsCollector{stats: stats, timeout: m.opts.StatsTimeout, now: m.opts.Now, logger: m.opts.Logger})
 }
 
 // Handler serves the metrics in Prometheus' text format (and OpenMetrics

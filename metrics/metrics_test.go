@@ -21,7 +21,7 @@ import (
 )
 
 func TestCounters(t *testing.T) {
-	m := metrics.New(nil, metrics.Options{Integrations: []string{"stripe"}})
+	m := metrics.New(metrics.Options{})
 	m.ProviderCall("stripe", "create", tandem.CallOK)
 	m.ProviderCall("stripe", "create", tandem.CallOK)
 	m.ProviderCall("stripe", "update", tandem.CallRateLimited)
@@ -46,7 +46,7 @@ tandem_webhook_signature_failures_total{integration="stripe"} 1
 }
 
 func TestLagHistogram(t *testing.T) {
-	m := metrics.New(nil, metrics.Options{Integrations: []string{"stripe"}})
+	m := metrics.New(metrics.Options{})
 	m.OutboundLag("stripe", 40*time.Millisecond)
 	m.OutboundLag("stripe", 3*time.Second)
 	m.InboundLag("stripe", 15*time.Minute)
@@ -121,7 +121,8 @@ func TestBacklog(t *testing.T) {
 		t.Fatal(err)
 	}
 	later := time.Now().Add(time.Hour)
-	m := metrics.New(st, metrics.Options{Now: func() time.Time { return later }})
+	m := metrics.New(metrics.Options{Now: func() time.Time { return later }})
+	m.Watch(st, []string{"stripe", "idle"})
 
 	want := `
 # HELP tandem_queue_depth Jobs of the integration not finished yet (waiting, scheduled for a retry, or running), in the whole database.
@@ -132,8 +133,13 @@ tandem_queue_depth{integration="stripe"} 2
 # TYPE tandem_sync_failures gauge
 tandem_sync_failures{integration="idle"} 1
 tandem_sync_failures{integration="stripe"} 0
+# HELP tandem_webhook_signature_failures_total Webhook deliveries refused because their signature did not verify (nothing was stored).
+# TYPE tandem_webhook_signature_failures_total counter
+tandem_webhook_signature_failures_total{integration="idle"} 0
+tandem_webhook_signature_failures_total{integration="stripe"} 0
 `
-	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "tandem_queue_depth", "tandem_sync_failures"); err != nil {
+	if err := testutil.GatherAndCompare(m.Registry(), strings.NewReader(want), "tandem_queue_depth", "tandem_sync_failures",
+		"tandem_webhook_signature_failures_total"); err != nil {
 		t.Fatal(err)
 	}
 	ages := gauges(t, m, "tandem_queue_oldest_pending_seconds")
