@@ -13,6 +13,7 @@ import (
 	"github.com/tandemsync/tandem"
 	"github.com/tandemsync/tandem/connector/stripe"
 	"github.com/tandemsync/tandem/httpapi"
+	"github.com/tandemsync/tandem/metrics"
 	"github.com/tandemsync/tandem/store"
 	"github.com/tandemsync/tandem/syncer"
 )
@@ -27,7 +28,8 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	}
 	logger.Info("starting tandem", "version", version(), "config", cfg)
 
-	integrations, err := p.configuredIntegrations(cfg)
+	m := metrics.New(metrics.Options{Logger: logger})
+	integrations, err := p.configuredIntegrations(cfg, m)
 	if err != nil {
 		return err
 	}
@@ -53,7 +55,9 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("database schema: %w", err)
 	}
-	syncer.New(st, integrations, syncer.Options{Policy: syncer.Policy(cfg.ConflictPolicy), Logger: logger}).Register(workers)
+	m.Watch(st, names)
+	syncer.New(st, integrations, syncer.Options{Policy: syncer.Policy(cfg.ConflictPolicy), Logger: logger,
+		Observer: m}).Register(workers)
 	if err := st.Start(ctx); err != nil {
 		return fmt.Errorf("start workers: %w", err)
 	}
@@ -64,7 +68,8 @@ func (p *program) serve(ctx context.Context, args []string) error {
 			sources = append(sources, src)
 		}
 	}
-	api := httpapi.New(st, httpapi.Config{Token: cfg.APIToken, Version: version(), Logger: logger, Sources: sources})
+	api := httpapi.New(st, httpapi.Config{Token: cfg.APIToken, Version: version(), Logger: logger, Sources: sources,
+		Metrics: m.Handler(), Observer: m})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		p.stopWorkers(st, cfg)
@@ -99,13 +104,13 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	return nil
 }
 
-// configuredIntegrations are the integrations cfg turns on, then the
-// program's own (tests add theirs).
-func (p *program) configuredIntegrations(cfg *Config) ([]tandem.Integration, error) {
+// configuredIntegrations are the integrations cfg turns on, telling
+// observer about their calls, then the program's own (tests add theirs).
+func (p *program) configuredIntegrations(cfg *Config, observer tandem.CallObserver) ([]tandem.Integration, error) {
 	var out []tandem.Integration
 	if cfg.StripeSecretKey != "" {
 		c, err := stripe.New(stripe.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL,
-			RateLimit: cfg.StripeRateLimit, WebhookSecrets: cfg.StripeWebhookSecrets()})
+			RateLimit: cfg.StripeRateLimit, WebhookSecrets: cfg.StripeWebhookSecrets(), Observer: observer})
 		if err != nil {
 			return nil, err
 		}
