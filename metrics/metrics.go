@@ -116,8 +116,7 @@ func (m *Metrics) Watch(stats Stats, integrations []string) {
 	m.registry.MustRegister(&statsCollector{stats: stats, timeout: m.opts.StatsTimeout, now: m.opts.Now, logger: m.opts.Logger})
 }
 
-// Handler serves the metrics in Prometheus' text format (and OpenMetrics
-// when asked).
+// Handler serves the metrics in Prometheus' text format.
 func (m *Metrics) Handler() http.Handler { return m.handler }
 
 // Registry is the registry holding every collector.
