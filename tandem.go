@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 )
 
 // Kind names an entity kind of the catalog. The engine treats kinds
@@ -89,7 +90,9 @@ type Catalog interface {
 type Record struct {
 	Ref     Ref
 	Version int64
-	Deleted bool
+	// UpdatedAt is when that version was written.
+	UpdatedAt time.Time
+	Deleted   bool
 	// Customer is set when Ref.Kind is KindCustomer (also for a tombstone).
 	Customer *Customer
 }
@@ -193,6 +196,9 @@ type RemoteChange struct {
 	Watermark int64
 	// Ours says the change was caused by one of Tandem's own writes.
 	Ours bool
+	// At is when the change happened at the provider (its event's time),
+	// zero when unknown; the sync lag is measured from it.
+	At time.Time
 }
 
 // PushRequest is one push of a record to an integration.

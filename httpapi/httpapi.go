@@ -45,6 +45,18 @@ type Config struct {
 	// Sources are the integrations whose webhooks are received at
 	// POST /webhooks/{name}.
 	Sources []tandem.Source
+	// Metrics, when set, is served at GET /metrics (behind the token, when
+	// one is set).
+	Metrics http.Handler
+	// Observer, when set, is told about refused webhook deliveries.
+	Observer Observer
+}
+
+// Observer is told what the API sees that the metrics count.
+type Observer interface {
+	// WebhookSignatureFailure reports a webhook delivery of integration
+	// refused because its signature did not verify.
+	WebhookSignatureFailure(integration string)
 }
 
 // Server is the API's http.Handler.
@@ -79,8 +91,12 @@ func New(st Store, cfg Config) *Server {
 	}
 	s.api = humago.New(mux, hc)
 	s.routes()
-	// Webhooks need the raw body for their signatures: plain net/http.
+	// Webhooks need the raw body for their signatures, and Prometheus reads
+	// its own format: plain net/http.
 	mux.HandleFunc("POST /webhooks/{integration}", s.webhook)
+	if cfg.Metrics != nil {
+		mux.Handle("GET /metrics", cfg.Metrics)
+	}
 	s.handler = s.recoverer(s.logRequests(s.authenticate(mux)))
 	return s
 }

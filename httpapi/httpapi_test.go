@@ -15,12 +15,20 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tandemsync/tandem/httpapi"
+	"github.com/tandemsync/tandem/metrics"
 	"github.com/tandemsync/tandem/store/sqlite"
 	"github.com/tandemsync/tandem/store/sqlstore"
 )
 
 // newServer serves the API over a real, migrated SQLite store.
 func newServer(t *testing.T, token string) *httptest.Server {
+	t.Helper()
+	return newServerWith(t, func(*sqlite.Store, *httpapi.Config) {}, httpapi.Config{Token: token})
+}
+
+// newServerWith is newServer with cfg, which configure may complete with
+// what needs the store.
+func newServerWith(t *testing.T, configure func(*sqlite.Store, *httpapi.Config), cfg httpapi.Config) *httptest.Server {
 	t.Helper()
 	st, err := sqlite.Open(filepath.Join(t.TempDir(), "tandem.db"), sqlstore.Options{})
 	if err != nil {
@@ -30,7 +38,8 @@ func newServer(t *testing.T, token string) *httptest.Server {
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpapi.New(st, httpapi.Config{Token: token}))
+	configure(st, &cfg)
+	srv := httptest.NewServer(httpapi.New(st, cfg))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -305,6 +314,25 @@ func TestAuthentication(t *testing.T) {
 		if r := call(t, srv, "GET", path, nil); r.status != 200 {
 			t.Fatalf("%s without token: %d", path, r.status)
 		}
+	}
+}
+
+// TestMetrics: GET /metrics serves the metrics, behind the token.
+func TestMetrics(t *testing.T) {
+	srv := newServerWith(t, func(st *sqlite.Store, cfg *httpapi.Config) {
+		m := metrics.New(metrics.Options{})
+		m.Watch(st, nil)
+		cfg.Metrics = m.Handler()
+	}, httpapi.Config{Token: "t0ken"})
+	if r := call(t, srv, "GET", "/metrics", nil); r.status != 401 {
+		t.Fatalf("without the token: %d", r.status)
+	}
+	r := call(t, srv, "GET", "/metrics", nil, "Authorization", "Bearer t0ken")
+	if r.status != 200 || !strings.Contains(string(r.body), "go_goroutines") {
+		t.Fatalf("with the token: %d\n%s", r.status, r.body)
+	}
+	if r := call(t, newServer(t, ""), "GET", "/metrics", nil); r.status != 404 {
+		t.Fatalf("without metrics configured: %d", r.status)
 	}
 }
 

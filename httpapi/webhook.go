@@ -36,6 +36,9 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 	events, err := src.Verify(r.Header, body)
 	if err != nil {
 		s.cfg.Logger.WarnContext(r.Context(), "webhook refused", "integration", name, "error", err)
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.WebhookSignatureFailure(name)
+		}
 		writeProblem(w, http.StatusBadRequest, tandem.ErrorMessage(err))
 		return
 	}

@@ -21,6 +21,9 @@ type Store interface {
 	// ReceiveEvents durably stores verified inbound events, once each, and
 	// enqueues their application.
 	ReceiveEvents(ctx context.Context, integration string, events []tandem.InboundEvent) (int, error)
+	// SyncStats returns each integration's unfinished jobs and parked
+	// links (for the metrics).
+	SyncStats(ctx context.Context) ([]tandem.SyncStats, error)
 	// Migrate brings the schema up to date; it refuses a newer schema.
 	Migrate(ctx context.Context) error
 	// CheckSchema reports a schema that is not exactly the current one.

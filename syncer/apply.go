@@ -41,6 +41,9 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[tandem.ApplyArgs]
 		s.logger.WarnContext(ctx, "apply failed", "integration", args.Integration, "event", ev.ID, "error", err)
 		return err
 	}
+	if !ch.At.IsZero() {
+		s.observer.InboundLag(args.Integration, time.Since(ch.At))
+	}
 	s.logger.DebugContext(ctx, "applied", "integration", args.Integration, "event", ev.ID, "type", ev.Type,
 		"remote_id", ch.RemoteID, "echo", ch.Ours)
 	return nil

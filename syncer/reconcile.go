@@ -345,8 +345,8 @@ func (r *reconciler) repair(ctx context.Context, action, localID, remoteID, deta
 		}
 	}
 	r.run.Progress.Repairs[action]++
-	if r.s.onRepair != nil && action != tandem.RepairAmbiguous && !r.opts.DryRun {
-		r.s.onRepair(r.run.Integration, action)
+	if action != tandem.RepairAmbiguous && !r.opts.DryRun {
+		r.s.observer.ReconcileRepair(r.run.Integration, action)
 	}
 	if len(r.run.Actions) < tandem.MaxReportedActions {
 		r.run.Actions = append(r.run.Actions, tandem.ReconcileAction{Action: action, LocalID: localID,

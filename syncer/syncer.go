@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -49,7 +50,7 @@ type Syncer struct {
 	pollers      map[string]tandem.Poller
 	policy       Policy
 	matchEmail   map[string]bool
-	onRepair     func(integration, action string)
+	observer     Observer
 	logger       *slog.Logger
 }
 
@@ -62,9 +63,29 @@ type Options struct {
 	// MatchEmail names the integrations whose reconciliation links unlinked
 	// records by exact email (after their Tandem id).
 	MatchEmail map[string]bool
-	// OnRepair, when set, hears of every repair reconciliation makes.
-	OnRepair func(integration, action string)
+	// Observer, when set, is told how long changes took to sync and which
+	// repairs reconciliation made.
+	Observer Observer
 }
+
+// Observer is told how long changes took to sync (the metrics).
+type Observer interface {
+	// OutboundLag reports a push the integration confirmed, lag after the
+	// local write of the version it carried.
+	OutboundLag(integration string, lag time.Duration)
+	// InboundLag reports an integration's change applied (or found already
+	// applied) locally, lag after the integration made it.
+	InboundLag(integration string, lag time.Duration)
+	// ReconcileRepair reports a repair reconciliation made.
+	ReconcileRepair(integration, action string)
+}
+
+// noObserver is the Observer of a syncer that has none.
+type noObserver struct{}
+
+func (noObserver) OutboundLag(string, time.Duration) {}
+func (noObserver) InboundLag(string, time.Duration)  {}
+func (noObserver) ReconcileRepair(string, string)    {}
 
 // New returns a Syncer for integrations through st. Integrations that are
 // also a tandem.Source have their changes applied.
@@ -75,9 +96,12 @@ func New(st Store, integrations []tandem.Integration, opts Options) *Syncer {
 	if opts.Policy == "" {
 		opts.Policy = PolicyNewest
 	}
+	if opts.Observer == nil {
+		opts.Observer = noObserver{}
+	}
 	s := &Syncer{store: st, integrations: map[string]tandem.Integration{}, sources: map[string]tandem.Source{},
 		pollers: map[string]tandem.Poller{}, policy: opts.Policy, matchEmail: opts.MatchEmail,
-		onRepair: opts.OnRepair, logger: opts.Logger}
+		observer: opts.Observer, logger: opts.Logger}
 	for _, in := range integrations {
 		s.integrations[in.Name()] = in
 		if src, ok := in.(tandem.Source); ok {
@@ -136,6 +160,9 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 		// The push is done but not recorded: the retry pushes the same version
 		// again, which the integration's idempotency makes harmless.
 		return fmt.Errorf("finish push: %w", err)
+	}
+	if res != nil {
+		s.observer.OutboundLag(args.Integration, time.Since(rec.UpdatedAt))
 	}
 	if moved {
 		return river.JobSnooze(0) // a write landed while we pushed: push it now

@@ -73,7 +73,7 @@ func (p *program) runReconcile(ctx context.Context, name string, args []string) 
 	if err != nil {
 		return nil, err
 	}
-	integrations, err := p.configuredIntegrations(cfg)
+	integrations, err := p.configuredIntegrations(cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +97,7 @@ func (p *program) runReconcile(ctx context.Context, name string, args []string) 
 		return nil, err
 	}
 	bar := newRunBar(p.stderr)
-	err = newSyncer(st, integrations, cfg, logger).Reconcile(ctx, run, syncer.ReconcileOptions{DryRun: dryRun,
+	err = newSyncer(st, integrations, cfg, logger, nil).Reconcile(ctx, run, syncer.ReconcileOptions{DryRun: dryRun,
 		Progress: bar.update})
 	bar.finish()
 	if saveErr := st.SaveReconcileRun(context.WithoutCancel(ctx), run); saveErr != nil {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -163,6 +164,14 @@ func TestStripeReconcile(t *testing.T) {
 	}
 	if again := e.reconcile(false); len(again.Progress.Repairs) != 0 {
 		t.Errorf("a second run still repaired %v", again.Progress.Repairs)
+	}
+	resp := e.api.do("GET", "/metrics", nil, nil)
+	body, _ := io.ReadAll(resp.Body)
+	for action := range want {
+		line := `tandem_reconcile_repairs_total{action="` + action + `",integration="stripe"} 1`
+		if !strings.Contains(string(body), line) {
+			t.Errorf("/metrics lacks %s", line)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/tandemsync/tandem"
 	"github.com/tandemsync/tandem/connector/stripe"
 	"github.com/tandemsync/tandem/httpapi"
+	"github.com/tandemsync/tandem/metrics"
 	"github.com/tandemsync/tandem/store"
 	"github.com/tandemsync/tandem/syncer"
 )
@@ -28,7 +29,8 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	}
 	logger.Info("starting tandem", "version", version(), "config", cfg)
 
-	integrations, err := p.configuredIntegrations(cfg)
+	m := metrics.New(metrics.Options{Logger: logger})
+	integrations, err := p.configuredIntegrations(cfg, m)
 	if err != nil {
 		return err
 	}
@@ -56,7 +58,8 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("database schema: %w", err)
 	}
-	newSyncer(st, integrations, cfg, logger).Register(workers)
+	m.Watch(st, names)
+	newSyncer(st, integrations, cfg, logger, m).Register(workers)
 	// Jobs inherit Start's context: a cancelled one would cancel them at
 	// once, so a stop goes through stopWorkers, which lets them finish.
 	if err := st.Start(context.WithoutCancel(ctx)); err != nil {
@@ -69,7 +72,8 @@ func (p *program) serve(ctx context.Context, args []string) error {
 			sources = append(sources, src)
 		}
 	}
-	api := httpapi.New(st, httpapi.Config{Token: cfg.APIToken, Version: version(), Logger: logger, Sources: sources})
+	api := httpapi.New(st, httpapi.Config{Token: cfg.APIToken, Version: version(), Logger: logger, Sources: sources,
+		Metrics: m.Handler(), Observer: m})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		p.stopWorkers(st, cfg)
@@ -104,19 +108,20 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	return nil
 }
 
-// newSyncer is the sync engine cfg configures.
-func newSyncer(st store.Store, integrations []tandem.Integration, cfg *Config, logger *slog.Logger) *syncer.Syncer {
+// newSyncer is the sync engine cfg configures; observer (nil: none) hears
+// of its lags and repairs.
+func newSyncer(st store.Store, integrations []tandem.Integration, cfg *Config, logger *slog.Logger, observer syncer.Observer) *syncer.Syncer {
 	return syncer.New(st, integrations, syncer.Options{Policy: syncer.Policy(cfg.ConflictPolicy), Logger: logger,
-		MatchEmail: map[string]bool{stripe.Name: cfg.StripeLinkMatch == "email"}})
+		MatchEmail: map[string]bool{stripe.Name: cfg.StripeLinkMatch == "email"}, Observer: observer})
 }
 
-// configuredIntegrations are the integrations cfg turns on, then the
-// program's own (tests add theirs).
-func (p *program) configuredIntegrations(cfg *Config) ([]tandem.Integration, error) {
+// configuredIntegrations are the integrations cfg turns on, telling
+// observer about their calls, then the program's own (tests add theirs).
+func (p *program) configuredIntegrations(cfg *Config, observer tandem.CallObserver) ([]tandem.Integration, error) {
 	var out []tandem.Integration
 	if cfg.StripeSecretKey != "" {
 		c, err := stripe.New(stripe.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL,
-			RateLimit: cfg.StripeRateLimit, WebhookSecrets: cfg.StripeWebhookSecrets()})
+			RateLimit: cfg.StripeRateLimit, WebhookSecrets: cfg.StripeWebhookSecrets(), Observer: observer})
 		if err != nil {
 			return nil, err
 		}

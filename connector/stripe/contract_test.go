@@ -56,7 +56,7 @@ func TestContract(t *testing.T) {
 		}
 	})
 	t.Run("retrieve", func(t *testing.T) {
-		if err := c.call(ctx, func() error {
+		if err := c.call(ctx, "retrieve", func() error {
 			_, err := c.api.V1Customers.Retrieve(ctx, "cus_contract", nil)
 			return err
 		}); err != nil {

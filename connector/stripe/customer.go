@@ -139,7 +139,7 @@ func (c *Connector) create(ctx context.Context, req *tandem.PushRequest, intent 
 		setCreateFields(params, intent.Fields, req.Record.Ref.ID)
 		params.SetIdempotencyKey(intent.Key)
 		var cust *stripego.Customer
-		err := c.call(ctx, func() (err error) {
+		err := c.call(ctx, "create", func() (err error) {
 			cust, err = c.api.V1Customers.Create(ctx, params)
 			return err
 		})
@@ -180,7 +180,7 @@ func (c *Connector) update(ctx context.Context, id, key string, base *fields, wa
 	setUpdateFields(params, base, want)
 	params.SetIdempotencyKey(key)
 	send := func() error {
-		return c.call(ctx, func() error {
+		return c.call(ctx, "update", func() error {
 			_, err := c.api.V1Customers.Update(ctx, id, params)
 			return err
 		})
@@ -190,7 +190,7 @@ func (c *Connector) update(ctx context.Context, id, key string, base *fields, wa
 		return err
 	}
 	var cur *stripego.Customer
-	if gerr := c.call(ctx, func() (err error) {
+	if gerr := c.call(ctx, "retrieve", func() (err error) {
 		cur, err = c.api.V1Customers.Retrieve(ctx, id, nil)
 		return err
 	}); gerr != nil {
@@ -208,7 +208,7 @@ func (c *Connector) deleteCustomer(ctx context.Context, id, key string) error {
 	params := &stripego.CustomerDeleteParams{}
 	params.SetIdempotencyKey(key)
 	var raw error
-	err := c.call(ctx, func() error {
+	err := c.call(ctx, "delete", func() error {
 		_, raw = c.api.V1Customers.Delete(ctx, id, params)
 		return raw
 	})
@@ -223,37 +223,15 @@ func (c *Connector) deleteCustomer(ctx context.Context, id, key string) error {
 // at once, unlike Stripe's search.
 func (c *Connector) findByTandemID(ctx context.Context, localID string, since int64) (string, error) {
 	params := &stripego.CustomerListParams{CreatedRange: &stripego.RangeQueryParams{GreaterThanOrEqual: since}}
-	params.Limit = stripego.Int64(100)
-	if err := c.budget.wait(ctx); err != nil {
-		return "", err
-	}
-	n := 0
-	for cust, err := range c.api.V1Customers.List(ctx, params).All(ctx) {
-		if err != nil {
-			return "", c.classify(err)
-		}
+	params.Limit = stripego.Int64(pageSize)
+	var found string
+	err := list(ctx, c, "list_customers", c.api.V1Customers.List(ctx, params).All(ctx), func(cust *stripego.Customer) bool {
 		if cust.Metadata[MetadataKey] == localID {
-			return cust.ID, nil
+			found = cust.ID
 		}
-		if n++; n%100 == 0 {
-			if err := c.budget.wait(ctx); err != nil {
-				return "", err
-			}
-		}
-	}
-	return "", nil
-}
-
-// call makes one Stripe call inside the rate budget and classifies its
-// failure.
-func (c *Connector) call(ctx context.Context, fn func() error) error {
-	if err := c.budget.wait(ctx); err != nil {
-		return &tandem.ProviderError{Class: tandem.Retry, Err: fmt.Errorf("stripe: waiting for the rate budget: %w", err)}
-	}
-	if err := fn(); err != nil {
-		return c.classify(err)
-	}
-	return nil
+		return found == ""
+	})
+	return found, err
 }
 
 // freshKey derives a new idempotency key from one whose failure Stripe

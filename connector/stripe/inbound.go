@@ -88,6 +88,7 @@ func (c *Connector) Decode(ev *tandem.InboundEvent) (*tandem.RemoteChange, bool,
 	}
 	ch.Deleted = ch.Deleted || e.Type == "customer.deleted"
 	ch.Ours = strings.HasPrefix(e.idempotencyKey(), "tandem:")
+	ch.At = time.Unix(e.Created, 0)
 	return ch, true, nil
 }
 
@@ -98,7 +99,7 @@ func (c *Connector) Fetch(ctx context.Context, kind tandem.Kind, remoteID string
 	}
 	var cust *stripego.Customer
 	var raw error
-	err := c.call(ctx, func() error {
+	err := c.call(ctx, "retrieve", func() error {
 		cust, raw = c.api.V1Customers.Retrieve(ctx, remoteID, nil)
 		return raw
 	})
@@ -137,9 +138,6 @@ func change(cust *stripego.Customer, watermark int64) (*tandem.RemoteChange, err
 		Deleted: cust.Deleted, Customer: f.customer(), Base: base, Watermark: watermark}, nil
 }
 
-// listPageSize is how many customers one list call returns (Stripe's most).
-const listPageSize = 100
-
 // List implements tandem.Lister: one page of Stripe's live customers, newest
 // first, each as a change at the time of listing (Stripe does not list
 // deleted customers).
@@ -148,12 +146,12 @@ func (c *Connector) List(ctx context.Context, kind tandem.Kind, cursor string) (
 		return nil, "", &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("stripe: %s records are not synced", kind)}
 	}
 	params := &stripego.CustomerListParams{}
-	params.Limit = stripego.Int64(listPageSize)
+	params.Limit = stripego.Int64(pageSize)
 	if cursor != "" {
 		params.StartingAfter = stripego.String(cursor)
 	}
 	var list *stripego.V1List[*stripego.Customer]
-	err := c.call(ctx, func() error {
+	err := c.call(ctx, "list_customers", func() error {
 		list = c.api.V1Customers.List(ctx, params)
 		return list.Err()
 	})

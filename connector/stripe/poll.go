@@ -44,21 +44,19 @@ func (c *Connector) Poll(ctx context.Context, cursor string) ([]tandem.InboundEv
 		since, gap = oldest, tandem.ErrEventGap
 	}
 	params := &stripego.EventListParams{Types: customerEvents, CreatedRange: &stripego.RangeQueryParams{GreaterThanOrEqual: since}}
-	params.Limit = stripego.Int64(100)
-	if err := c.budget.wait(ctx); err != nil {
-		return nil, "", err
-	}
-	var events []tandem.InboundEvent
+	params.Limit = stripego.Int64(pageSize)
+	var (
+		events []tandem.InboundEvent
+		encErr error
+	)
 	next := since
-	for ev, err := range c.api.V1Events.List(ctx, params).All(ctx) {
-		if err != nil {
-			return nil, "", c.classify(err)
-		}
+	err = list(ctx, c, "list_events", c.api.V1Events.List(ctx, params).All(ctx), func(ev *stripego.Event) bool {
 		// Events keep the API version they were made with: read them as
 		// plain JSON, never through the webhook package's version check.
 		payload, err := json.Marshal(ev)
 		if err != nil {
-			return nil, "", fmt.Errorf("stripe: encode event %s: %w", ev.ID, err)
+			encErr = fmt.Errorf("stripe: encode event %s: %w", ev.ID, err)
+			return false
 		}
 		events = append(events, tandem.InboundEvent{ID: ev.ID, Type: string(ev.Type), Payload: payload})
 		next = max(next, ev.Created)
@@ -66,13 +64,15 @@ func (c *Connector) Poll(ctx context.Context, cursor string) ([]tandem.InboundEv
 			// Stripe lists newest first: the older ones after the cursor are
 			// not read, so say so rather than skip them silently.
 			gap = tandem.ErrEventGap
-			break
+			return false
 		}
-		if len(events)%100 == 0 {
-			if err := c.budget.wait(ctx); err != nil {
-				return nil, "", err
-			}
-		}
+		return true
+	})
+	if err == nil {
+		err = encErr
+	}
+	if err != nil {
+		return nil, "", err
 	}
 	slices.Reverse(events) // oldest first
 	return events, strconv.FormatInt(next, 10), gap

@@ -42,6 +42,8 @@ type Config struct {
 	// WebhookSecrets are the whsec_ secrets webhook deliveries may be signed
 	// with (several while one is rotated).
 	WebhookSecrets []string
+	// Observer, when set, is told the outcome of every call to Stripe.
+	Observer tandem.CallObserver
 }
 
 // Connector is the Stripe integration.
@@ -49,6 +51,7 @@ type Connector struct {
 	api            *stripego.Client
 	budget         *budget
 	webhookSecrets []string
+	observer       tandem.CallObserver
 }
 
 // New returns a connector for cfg.
@@ -72,7 +75,8 @@ func New(cfg Config) (*Connector, error) {
 		backend.URL = stripego.String(cfg.APIURL)
 	}
 	api := stripego.NewClient(cfg.SecretKey, stripego.WithBackends(stripego.NewBackendsWithConfig(backend)))
-	return &Connector{api: api, budget: newBudget(cfg.RateLimit), webhookSecrets: cfg.WebhookSecrets}, nil
+	return &Connector{api: api, budget: newBudget(cfg.RateLimit), webhookSecrets: cfg.WebhookSecrets,
+		observer: cfg.Observer}, nil
 }
 
 // Name implements tandem.Integration.

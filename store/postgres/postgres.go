@@ -78,6 +78,10 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 		Commit:   func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
 		Rollback: func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
 		Tx:       func(tx pgx.Tx) sqlstore.Querier { return querier{tx} },
+		JobArg:   func(key string) string { return "(args->>'" + key + "')" },
+		UnixSeconds: func(expr string) string {
+			return "EXTRACT(EPOCH FROM " + expr + ")::double precision"
+		},
 		// Row locks order a record's writes against the push worker's final
 		// check; the advisory lock keeps concurrent starts from migrating twice.
 		ForUpdate:      " FOR UPDATE",

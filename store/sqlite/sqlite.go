@@ -65,9 +65,12 @@ func Open(path string, opts sqlstore.Options) (*Store, error) {
 		Rollback: func(_ context.Context, tx *sql.Tx) error {
 			return tx.Rollback()
 		},
-		Tx:         func(tx *sql.Tx) sqlstore.Querier { return querier{tx} },
-		Translate:  translate,
-		Migrations: migs,
+		Tx:     func(tx *sql.Tx) sqlstore.Querier { return querier{tx} },
+		JobArg: func(key string) string { return "json_extract(args, '$." + key + "')" },
+		// River keeps times as UTC text ("2006-01-02 15:04:05.000").
+		UnixSeconds: func(expr string) string { return "((julianday(" + expr + ") - 2440587.5) * 86400.0)" },
+		Translate:   translate,
+		Migrations:  migs,
 		CompleteJobTx: func(ctx context.Context, tx *sql.Tx, job *river.Job[tandem.PushArgs]) error {
 			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job)
 			return err

@@ -86,7 +86,8 @@ func scanLinkedCustomer(r Row) (*tandem.Record, *tandem.Link, error) {
 	if err := decodeCustomer(&c, address, metadata, deletedAt); err != nil {
 		return nil, nil, err
 	}
-	rec := &tandem.Record{Ref: tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, Version: c.Version, Deleted: c.Deleted, Customer: &c}
+	rec := &tandem.Record{Ref: tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, Version: c.Version, UpdatedAt: c.UpdatedAt,
+		Deleted: c.Deleted, Customer: &c}
 	link := l.link()
 	if link != nil {
 		link.Status = effectiveStatus(link, rec.Version)

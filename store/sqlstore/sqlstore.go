@@ -59,6 +59,12 @@ type Engine[TTx any] struct {
 	Rollback func(ctx context.Context, tx TTx) error
 	// Tx runs statements inside tx.
 	Tx func(tx TTx) Querier
+	// JobArg returns the SQL expression reading the string field key of a
+	// River job's JSON args (river_job.args).
+	JobArg func(key string) string
+	// UnixSeconds returns the SQL expression of the timestamp expr as Unix
+	// seconds, with their fraction.
+	UnixSeconds func(expr string) string
 	// ForUpdate is appended to a SELECT that must lock the rows it reads
 	// until the transaction ends ("" where the engine has a single writer).
 	ForUpdate string

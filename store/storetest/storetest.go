@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReconcileReads", testReconcileReads},
 		{"Resync", testResync},
 		{"ReconcileRuns", testReconcileRuns},
+		{"SyncStats", testSyncStats},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
