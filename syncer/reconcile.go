@@ -61,7 +61,7 @@ func (s *Syncer) Reconcile(ctx context.Context, run *tandem.ReconcileRun, opts R
 	}
 	r := &reconciler{s: s, st: st, src: src, run: run, opts: opts, start: time.Now(),
 		matchEmail: s.matchEmail[run.Integration], seen: map[string]struct{}{}, matched: map[string]struct{}{},
-		remoteEmails: map[string]int{}, ambiguous: map[string]struct{}{}}
+		deferred: map[string]struct{}{}, remoteEmails: map[string]int{}, ambiguous: map[string]struct{}{}}
 	err := r.walk(ctx)
 	run.FinishedAt = time.Now().UTC()
 	run.Status = tandem.RunDone
@@ -85,28 +85,23 @@ type reconciler struct {
 	start      time.Time
 	matchEmail bool
 	// seen holds the remote ids listed; matched the local ids linked in
-	// this run; remoteEmails counts the remote records per
-	// (lower-cased) email; ambiguous the emails reported as such.
-	seen, matched, ambiguous map[string]struct{}
+	// this run; deferred the unlinked remote records to match by email once
+	// remoteEmails counts them per (lower-cased) email; ambiguous the emails
+	// reported as such.
+	seen, matched, deferred, ambiguous map[string]struct{}
 	remoteEmails             map[string]int
 }
 
 func (r *reconciler) walk(ctx context.Context) error {
-	if r.matchEmail {
-		// Ambiguity needs every remote email before the first match.
-		if err := r.eachRemotePage(ctx, func(_ context.Context, page []*tandem.RemoteChange) error {
-			for _, ch := range page {
-				if e := emailKey(ch.Customer); e != "" {
-					r.remoteEmails[e]++
-				}
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
 	if err := r.eachRemotePage(ctx, r.remotePage); err != nil {
 		return err
+	}
+	if len(r.deferred) > 0 {
+		// Every unlinked remote email is known now: settle those records,
+		// which needs their data again.
+		if err := r.eachRemotePage(ctx, r.deferredPage); err != nil {
+			return err
+		}
 	}
 	after := ""
 	for {
@@ -185,10 +180,28 @@ func (r *reconciler) remotePage(ctx context.Context, page []*tandem.RemoteChange
 			err = r.compare(ctx, ch, lr)
 		} else if lr, ok := byLocal[ch.LocalID]; ok {
 			err = r.carried(ctx, ch, lr)
+		} else if email := emailKey(ch.Customer); r.matchEmail && email != "" {
+			// Matching by email must know whether another unlinked remote
+			// record has the same one: settled after the walk.
+			r.deferred[ch.RemoteID] = struct{}{}
+			r.remoteEmails[email]++
 		} else {
 			err = r.unlinked(ctx, ch)
 		}
 		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deferredPage settles the records of a page deferred by remotePage.
+func (r *reconciler) deferredPage(ctx context.Context, page []*tandem.RemoteChange) error {
+	for _, ch := range page {
+		if _, ok := r.deferred[ch.RemoteID]; !ok {
+			continue
+		}
+		if err := r.unlinked(ctx, ch); err != nil {
 			return err
 		}
 	}
@@ -246,7 +259,7 @@ func (r *reconciler) unlinked(ctx context.Context, ch *tandem.RemoteChange) erro
 		case r.remoteEmails[email] > 1 || len(candidates) > 1:
 			r.ambiguous[email] = struct{}{}
 			return r.repair(ctx, tandem.RepairAmbiguous, "", ch.RemoteID, fmt.Sprintf(
-				"email %s: %d records there, %d unlinked here", ch.Customer.Email, r.remoteEmails[email], len(candidates)), nil)
+				"email %s: %d unlinked records there, %d here", ch.Customer.Email, r.remoteEmails[email], len(candidates)), nil)
 		case len(candidates) == 1:
 			local := candidates[0]
 			r.matched[local.ID] = struct{}{}
