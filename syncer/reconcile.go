@@ -89,7 +89,7 @@ type reconciler struct {
 	// remoteEmails counts them per (lower-cased) email; ambiguous the emails
 	// reported as such.
 	seen, matched, deferred, ambiguous map[string]struct{}
-	remoteEmails             map[string]int
+	remoteEmails                       map[string]int
 }
 
 func (r *reconciler) walk(ctx context.Context) error {
