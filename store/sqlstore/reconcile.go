@@ -21,8 +21,11 @@ func (s *Store[TTx]) RecordsByRemoteID(ctx context.Context, integration string, 
 	if len(remoteIDs) == 0 {
 		return nil, nil
 	}
-	return s.linkedRecords(ctx, integration, kind, `l.remote_id IN (`+placeholders(3, len(remoteIDs))+`)`,
-		stringArgs(remoteIDs)...)
+	// Inner join from links, so the lookup starts from links_remote, not
+	// from a walk of every customer.
+	return s.linkedRecords(ctx, integration, kind, `JOIN links l ON l.integration = $1 AND l.kind = $2
+		AND l.local_id = customers.id AND l.remote_id <> '' AND l.remote_id IN (`+placeholders(3, len(remoteIDs))+`)`,
+		"", stringArgs(remoteIDs)...)
 }
 
 // RecordsByID returns the local records with the given ids (tombstones
@@ -31,25 +34,33 @@ func (s *Store[TTx]) RecordsByID(ctx context.Context, integration string, kind t
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return s.linkedRecords(ctx, integration, kind, `customers.id IN (`+placeholders(3, len(ids))+`)`, stringArgs(ids)...)
+	return s.linkedRecords(ctx, integration, kind, leftJoinLinks, `customers.id IN (`+placeholders(3, len(ids))+`)`,
+		stringArgs(ids)...)
 }
 
 // ScanRecords returns up to limit local records (tombstones included) with
 // ids after the given one, in id order, with their links to integration:
 // the pages of a walk over the whole catalog.
 func (s *Store[TTx]) ScanRecords(ctx context.Context, integration string, kind tandem.Kind, after string, limit int) ([]tandem.LinkedRecord, error) {
-	return s.linkedRecords(ctx, integration, kind, `customers.id > $3 ORDER BY customers.id LIMIT `+strconv.Itoa(limit), after)
+	return s.linkedRecords(ctx, integration, kind, leftJoinLinks,
+		`customers.id > $3 ORDER BY customers.id LIMIT `+strconv.Itoa(limit), after)
 }
 
-// linkedRecords returns the customers matching where (whose parameters start
-// at $3) with their links to integration.
-func (s *Store[TTx]) linkedRecords(ctx context.Context, integration string, kind tandem.Kind, where string, args ...any) ([]tandem.LinkedRecord, error) {
+// leftJoinLinks joins each customer's link to the integration ($1) of the
+// kind ($2), if it has one.
+const leftJoinLinks = `LEFT JOIN links l ON l.integration = $1 AND l.kind = $2 AND l.local_id = customers.id`
+
+// linkedRecords returns the customers joined to their links by join and
+// matching where (empty: all; parameters from $3), with those links.
+func (s *Store[TTx]) linkedRecords(ctx context.Context, integration string, kind tandem.Kind, join, where string, args ...any) ([]tandem.LinkedRecord, error) {
 	if kind != tandem.KindCustomer {
 		return nil, tandem.Errorf(tandem.EINVALID, "unknown kind %q", kind)
 	}
-	rows, err := s.e.DB.Query(ctx, `SELECT `+customerColumns+`, `+linkColumns+`
-		FROM customers LEFT JOIN links l ON l.integration = $1 AND l.kind = $2 AND l.local_id = customers.id
-		WHERE `+where, append([]any{integration, string(kind)}, args...)...)
+	if where != "" {
+		where = " WHERE " + where
+	}
+	rows, err := s.e.DB.Query(ctx, `SELECT `+customerColumns+`, `+linkColumns+` FROM customers `+join+where,
+		append([]any{integration, string(kind)}, args...)...)
 	if err != nil {
 		return nil, s.e.Translate(fmt.Errorf("query records: %w", err))
 	}
