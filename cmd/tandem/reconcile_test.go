@@ -20,11 +20,13 @@ import (
 
 // reconcileRun is a reconcile run as the API shows it.
 type reconcileRun struct {
-	ID       string
-	Status   string
-	DryRun   bool `json:"dry_run"`
-	Error    string
-	Progress struct {
+	ID         string
+	Status     string
+	DryRun     bool `json:"dry_run"`
+	Error      string
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	Progress   struct {
 		RemoteScanned int            `json:"remote_scanned"`
 		LocalScanned  int            `json:"local_scanned"`
 		Repairs       map[string]int `json:"repairs"`

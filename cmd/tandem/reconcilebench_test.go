@@ -165,8 +165,8 @@ func measureReconcile(b *testing.B, n int, rate int) *reconcileResult {
 	w := os.Stdout
 	fmt.Fprintf(w, "\n%s: %d customers linked on both sides (seeded in %v), %d changed behind Tandem's back (half in Stripe, half here); Tandem in a child process on SQLite\n",
 		b.Name(), n, seeded.Round(time.Second), reconcileDrift)
-	fmt.Fprintf(w, "run %s in %v: %d list pages, %d writes; repairs %v\n", run.ID, took.Round(time.Millisecond),
-		r.pages, r.writes, run.Progress.Repairs)
+	fmt.Fprintf(w, "run %s in %v (its walk %v): %d list pages, %d writes; repairs %v\n", run.ID, took.Round(time.Millisecond),
+		run.FinishedAt.Sub(run.StartedAt).Round(time.Millisecond), r.pages, r.writes, run.Progress.Repairs)
 	fmt.Fprintf(w, "peak RSS %.1f MiB (target ≤ %d MiB): %s\n", rss, targetReconcileRSS,
 		strings.TrimSpace(verdict(rss <= targetReconcileRSS)))
 	if rate > 0 {

@@ -244,7 +244,8 @@ func (s *Store[TTx]) ConfirmLink(ctx context.Context, ref tandem.Ref, version in
 // remoteID; ENOTFOUND if no local record is linked to it.
 func (s *Store[TTx]) LinkByRemoteID(ctx context.Context, integration string, kind tandem.Kind, remoteID string) (*tandem.Link, error) {
 	links, err := s.queryLinks(ctx, `SELECT `+linkColumns+` FROM links l
-		WHERE l.integration = $1 AND l.kind = $2 AND l.remote_id = $3`, integration, string(kind), remoteID)
+		WHERE l.integration = $1 AND l.kind = $2 AND l.remote_id = $3
+		AND l.remote_id <> ''`, integration, string(kind), remoteID) // the condition of the partial index links_remote
 	switch {
 	case err != nil:
 		return nil, err

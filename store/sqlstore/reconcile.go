@@ -21,11 +21,11 @@ func (s *Store[TTx]) RecordsByRemoteID(ctx context.Context, integration string, 
 	if len(remoteIDs) == 0 {
 		return nil, nil
 	}
-	// Inner join from links, so the lookup starts from links_remote, not
-	// from a walk of every customer.
-	return s.linkedRecords(ctx, integration, kind, `JOIN links l ON l.integration = $1 AND l.kind = $2
-		AND l.local_id = customers.id AND l.remote_id <> '' AND l.remote_id IN (`+placeholders(3, len(remoteIDs))+`)`,
-		"", stringArgs(remoteIDs)...)
+	// From links first (CROSS JOIN keeps that order in SQLite), so the
+	// lookup goes through links_remote, not through every customer.
+	return s.linkedRecords(ctx, integration, kind, `links l CROSS JOIN customers`,
+		`l.integration = $1 AND l.kind = $2 AND l.remote_id <> '' AND l.remote_id IN (`+placeholders(3, len(remoteIDs))+`)
+		AND customers.id = l.local_id`, stringArgs(remoteIDs)...)
 }
 
 // RecordsByID returns the local records with the given ids (tombstones
@@ -46,20 +46,17 @@ func (s *Store[TTx]) ScanRecords(ctx context.Context, integration string, kind t
 		`customers.id > $3 ORDER BY customers.id LIMIT `+strconv.Itoa(limit), after)
 }
 
-// leftJoinLinks joins each customer's link to the integration ($1) of the
-// kind ($2), if it has one.
-const leftJoinLinks = `LEFT JOIN links l ON l.integration = $1 AND l.kind = $2 AND l.local_id = customers.id`
+// leftJoinLinks are the customers, each with its link to the integration
+// ($1) of the kind ($2) if it has one.
+const leftJoinLinks = `customers LEFT JOIN links l ON l.integration = $1 AND l.kind = $2 AND l.local_id = customers.id`
 
-// linkedRecords returns the customers joined to their links by join and
-// matching where (empty: all; parameters from $3), with those links.
-func (s *Store[TTx]) linkedRecords(ctx context.Context, integration string, kind tandem.Kind, join, where string, args ...any) ([]tandem.LinkedRecord, error) {
+// linkedRecords returns the customers of from (customers and links l)
+// matching where (parameters from $3), with their links.
+func (s *Store[TTx]) linkedRecords(ctx context.Context, integration string, kind tandem.Kind, from, where string, args ...any) ([]tandem.LinkedRecord, error) {
 	if kind != tandem.KindCustomer {
 		return nil, tandem.Errorf(tandem.EINVALID, "unknown kind %q", kind)
 	}
-	if where != "" {
-		where = " WHERE " + where
-	}
-	rows, err := s.e.DB.Query(ctx, `SELECT `+customerColumns+`, `+linkColumns+` FROM customers `+join+where,
+	rows, err := s.e.DB.Query(ctx, `SELECT `+customerColumns+`, `+linkColumns+` FROM `+from+` WHERE `+where,
 		append([]any{integration, string(kind)}, args...)...)
 	if err != nil {
 		return nil, s.e.Translate(fmt.Errorf("query records: %w", err))
