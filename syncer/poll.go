@@ -24,7 +24,9 @@ func PollJobs(intervals map[string]time.Duration) []*river.PeriodicJob {
 		}
 		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(every),
 			func() (river.JobArgs, *river.InsertOpts) {
-				return tandem.PollArgs{Integration: name}, pollInsertOpts
+				opts := *pollInsertOpts
+				opts.Queue = tandem.QueueOf(name)
+				return tandem.PollArgs{Integration: name}, &opts
 			}, &river.PeriodicJobOpts{RunOnStart: true}))
 	}
 	return jobs
@@ -33,7 +35,6 @@ func PollJobs(intervals map[string]time.Duration) []*river.PeriodicJob {
 // pollInsertOpts: one live poll per integration, never retried (the next
 // tick is the retry).
 var pollInsertOpts = &river.InsertOpts{
-	Queue:       tandem.JobQueue,
 	MaxAttempts: 1,
 	UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,

@@ -111,7 +111,8 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 	}
 
 	var res *tandem.PushResult
-	if link.SyncedVersion < rec.Version {
+	// A discarded link holds back the version an operator gave up on.
+	if link.SyncedVersion < rec.Version && link.Status != tandem.LinkDiscarded {
 		res, err = in.Push(ctx, &tandem.PushRequest{Record: rec, Link: link,
 			SaveIntent: func(ctx context.Context, intent []byte) error {
 				return s.store.SaveIntent(ctx, args.Integration, args.Ref, intent)

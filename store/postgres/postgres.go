@@ -83,6 +83,7 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 		ForUpdate:      " FOR UPDATE",
 		LockMigrations: func(ctx context.Context) (func(), error) { return advisoryLock(ctx, pool) },
 		Translate:      translate,
+		JobIntegration: "args->>'integration'",
 		Migrations:     migs,
 		CompleteJobTx: func(ctx context.Context, tx pgx.Tx, job *river.Job[tandem.PushArgs]) error {
 			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)

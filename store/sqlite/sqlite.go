@@ -65,9 +65,11 @@ func Open(path string, opts sqlstore.Options) (*Store, error) {
 		Rollback: func(_ context.Context, tx *sql.Tx) error {
 			return tx.Rollback()
 		},
-		Tx:         func(tx *sql.Tx) sqlstore.Querier { return querier{tx} },
-		Translate:  translate,
-		Migrations: migs,
+		Tx:        func(tx *sql.Tx) sqlstore.Querier { return querier{tx} },
+		Translate: translate,
+		// River keeps args as JSONB, which json_extract reads too.
+		JobIntegration: "json_extract(args, '$.integration')",
+		Migrations:     migs,
 		CompleteJobTx: func(ctx context.Context, tx *sql.Tx, job *river.Job[tandem.PushArgs]) error {
 			_, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, job)
 			return err

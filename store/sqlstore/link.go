@@ -16,7 +16,7 @@ var ErrNoRows = errors.New("no rows")
 
 // linkColumns are the stored columns of a link, as scanLink reads them.
 const linkColumns = `l.integration, l.kind, l.local_id, l.remote_id, l.synced_version, l.base, l.status,
-	l.last_error, l.attempts, l.synced_at, l.updated_at, l.intent, l.watermark`
+	l.last_error, l.attempts, l.synced_at, l.updated_at, l.intent, l.watermark, l.discarded_version`
 
 // kindTables names the table holding each entity kind; its rows carry a
 // version and are locked by the push worker's final check.
@@ -96,10 +96,13 @@ func (s *Store[TTx]) Links(ctx context.Context, ref tandem.Ref) ([]*tandem.Link,
 }
 
 // effectiveStatus is a link's status given its record's current version.
-// Failed and conflict are what the engine recorded; otherwise a link is
-// synced when the remote side holds the current version, pending when not.
+// Failed and conflict are what the engine recorded, discarded holds until the
+// record moves past the discarded version; otherwise a link is synced when
+// the remote side holds the current version, pending when not.
 func effectiveStatus(l *tandem.Link, version int64) tandem.LinkStatus {
 	switch {
+	case l.Status == tandem.LinkDiscarded && version <= l.DiscardedVersion:
+		return l.Status
 	case l.Status == tandem.LinkFailed || l.Status == tandem.LinkConflict:
 		return l.Status
 	case l.SyncedVersion >= version:
@@ -251,8 +254,7 @@ func (s *Store[TTx]) ConfirmLink(ctx context.Context, ref tandem.Ref, version in
 		if !w.PushToOrigin {
 			return nil
 		}
-		if _, err := s.river.InsertManyTx(ctx, tx, []river.InsertManyParams{{
-			Args: tandem.PushArgs{Integration: w.Origin, Ref: ref}, InsertOpts: pushInsertOpts}}); err != nil {
+		if _, err := s.river.InsertManyTx(ctx, tx, []river.InsertManyParams{pushJob(w.Origin, ref)}); err != nil {
 			return fmt.Errorf("enqueue push: %w", err)
 		}
 		return nil
@@ -293,7 +295,7 @@ func (s *Store[TTx]) SaveIntent(ctx context.Context, integration string, ref tan
 // nullableLink scans a link's columns where a LEFT JOIN may leave them NULL.
 type nullableLink struct {
 	integration, kind, localID, remoteID, status, lastError *string
-	syncedVersion, watermark                                *int64
+	syncedVersion, watermark, discardedVersion              *int64
 	attempts                                                *int
 	base, intent                                            []byte
 	syncedAt, updatedAt                                     *time.Time
@@ -302,7 +304,7 @@ type nullableLink struct {
 // dest lists the scan destinations of linkColumns.
 func (n *nullableLink) dest() []any {
 	return []any{&n.integration, &n.kind, &n.localID, &n.remoteID, &n.syncedVersion, &n.base, &n.status,
-		&n.lastError, &n.attempts, &n.syncedAt, &n.updatedAt, &n.intent, &n.watermark}
+		&n.lastError, &n.attempts, &n.syncedAt, &n.updatedAt, &n.intent, &n.watermark, &n.discardedVersion}
 }
 
 // link returns the scanned link, nil when the join found none.
@@ -314,7 +316,7 @@ func (n *nullableLink) link() *tandem.Link {
 		Integration: *n.integration, Ref: tandem.Ref{Kind: tandem.Kind(*n.kind), ID: *n.localID},
 		RemoteID: *n.remoteID, SyncedVersion: *n.syncedVersion, Base: n.base, Status: tandem.LinkStatus(*n.status),
 		LastError: *n.lastError, Attempts: *n.attempts, UpdatedAt: n.updatedAt.UTC(), Intent: n.intent,
-		Watermark: *n.watermark,
+		Watermark: *n.watermark, DiscardedVersion: *n.discardedVersion,
 	}
 	if n.syncedAt != nil {
 		l.SyncedAt = n.syncedAt.UTC()

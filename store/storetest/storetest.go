@@ -54,6 +54,9 @@ func Run(t *testing.T, open Opener) {
 		{"RetryLaterWaits", testRetryLaterWaits},
 		{"IntentOutlivesFailure", testIntentOutlivesFailure},
 		{"Inbox", testInbox},
+		{"RetryDiscard", testRetryDiscard},
+		{"DiscardHoldsWaitingJob", testDiscardHoldsWaitingJob},
+		{"PauseResume", testPauseResume},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
