@@ -28,6 +28,15 @@ type Store interface {
 	CheckSchema(ctx context.Context) error
 	// ReceiveEvents durably stores verified inbound events, once each.
 	ReceiveEvents(ctx context.Context, integration string, events []tandem.InboundEvent) (int, error)
+	// RetryFailure and DiscardFailure act on a parked push (ENOTFOUND when
+	// the link is not parked).
+	RetryFailure(ctx context.Context, integration string, ref tandem.Ref) error
+	DiscardFailure(ctx context.Context, integration string, ref tandem.Ref) error
+	// PauseIntegration, ResumeIntegration and IntegrationPaused control an
+	// integration's jobs.
+	PauseIntegration(ctx context.Context, integration string) error
+	ResumeIntegration(ctx context.Context, integration string) error
+	IntegrationPaused(ctx context.Context, integration string) (bool, error)
 }
 
 // Config configures the API.
@@ -41,6 +50,9 @@ type Config struct {
 	// Sources are the integrations whose webhooks are received at
 	// POST /webhooks/{name}.
 	Sources []tandem.Source
+	// Integrations are the names of the configured integrations: the ones
+	// ?wait waits for, and the ones /integrations and /sync/failures act on.
+	Integrations []string
 }
 
 // Server is the API's http.Handler.
@@ -108,11 +120,27 @@ func (s *Server) routes() {
 		Errors: []int{400, 404, 412, 413, 422, 503}}, s.replaceCustomer)
 	huma.Register(s.api, huma.Operation{OperationID: "delete-customer", Method: http.MethodDelete, Path: "/customers/{id}",
 		Summary: "Delete a customer", Tags: []string{"Customers"}, DefaultStatus: http.StatusNoContent,
-		Errors: []int{400, 404, 412, 503}}, s.deleteCustomer)
+		Errors: []int{400, 404, 412, 422, 503}}, s.deleteCustomer)
 	huma.Register(s.api, huma.Operation{OperationID: "get-customer-sync", Method: http.MethodGet, Path: "/customers/{id}/sync",
-		Summary: "Sync state of a customer, per integration", Tags: []string{"Sync"}, Errors: []int{404, 503}}, s.customerSync)
+		Summary: "Sync state of a customer, per integration", Tags: []string{"Sync"}, Errors: []int{404, 422, 503}}, s.customerSync)
 	huma.Register(s.api, huma.Operation{OperationID: "list-sync-failures", Method: http.MethodGet, Path: "/sync/failures",
 		Summary: "Records whose sync is parked with an error", Tags: []string{"Sync"}, Errors: []int{503}}, s.syncFailures)
+	huma.Register(s.api, huma.Operation{OperationID: "retry-sync-failure", Method: http.MethodPost, Path: "/sync/failures/{id}/retry",
+		Summary: "Push a parked record again", Tags: []string{"Sync"}, DefaultStatus: http.StatusNoContent,
+		Errors: []int{404, 409, 422, 503}}, s.retryFailure)
+	huma.Register(s.api, huma.Operation{OperationID: "discard-sync-failure", Method: http.MethodDelete, Path: "/sync/failures/{id}",
+		Summary: "Give up on a parked record's current version", Tags: []string{"Sync"}, DefaultStatus: http.StatusNoContent,
+		Errors: []int{404, 422, 503}}, s.discardFailure)
+
+	huma.Register(s.api, huma.Operation{OperationID: "list-integrations", Method: http.MethodGet, Path: "/integrations",
+		Summary: "Configured integrations and whether they are paused", Tags: []string{"Integrations"},
+		Errors: []int{503}}, s.listIntegrations)
+	huma.Register(s.api, huma.Operation{OperationID: "pause-integration", Method: http.MethodPost, Path: "/integrations/{name}/pause",
+		Summary: "Pause an integration: its changes wait in the queue", Tags: []string{"Integrations"},
+		Errors: []int{404, 503}}, s.pauseIntegration)
+	huma.Register(s.api, huma.Operation{OperationID: "resume-integration", Method: http.MethodPost, Path: "/integrations/{name}/resume",
+		Summary: "Resume a paused integration: what waited is pushed", Tags: []string{"Integrations"},
+		Errors: []int{404, 503}}, s.resumeIntegration)
 }
 
 // problem turns an application error into the API's problem+json answer.

@@ -64,7 +64,8 @@ func (p *program) serve(ctx context.Context, args []string) error {
 			sources = append(sources, src)
 		}
 	}
-	api := httpapi.New(st, httpapi.Config{Token: cfg.APIToken, Version: version(), Logger: logger, Sources: sources})
+	api := httpapi.New(st, httpapi.Config{Token: cfg.APIToken, Version: version(), Logger: logger,
+		Sources: sources, Integrations: names})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		p.stopWorkers(st, cfg)
