@@ -213,9 +213,13 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 	return &Store[TTx]{e: e, opts: opts, river: client}, nil
 }
 
+// works says whether this process works jobs: it has workers, and
+// integrations whose queues they work.
+func (s *Store[TTx]) works() bool { return s.opts.Workers != nil && len(s.opts.Integrations) > 0 }
+
 // Start starts working jobs; it returns once the workers run.
 func (s *Store[TTx]) Start(ctx context.Context) error {
-	if s.opts.Workers == nil {
+	if !s.works() {
 		return nil
 	}
 	if s.e.SingleProcess {
@@ -241,7 +245,7 @@ func (s *Store[TTx]) Start(ctx context.Context) error {
 // Stop stops fetching jobs and waits for running ones until ctx is done, then
 // cancels those still running (they run again after the next start).
 func (s *Store[TTx]) Stop(ctx context.Context) error {
-	if s.opts.Workers == nil {
+	if !s.works() {
 		return nil
 	}
 	s.started.Store(false)
