@@ -190,3 +190,21 @@ func (e *env) stillWaiting(t *testing.T, n int) {
 		t.Fatalf("%d push jobs waiting, want %d", got, n)
 	}
 }
+
+// testSharedQueueMoved: jobs an earlier version left waiting in its one
+// shared queue ("sync") are moved to their integration's queue on start,
+// and run there.
+func testSharedQueueMoved(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	ctx := context.Background()
+	c := mustCreate(t, e.st, &tandem.Customer{Name: "left behind"})
+	if err := e.raw.Exec(ctx, `UPDATE river_job SET queue = 'sync' WHERE kind = 'push'`); err != nil {
+		t.Fatal(err)
+	}
+	e.start(t)
+	e.in.WaitVersion(t, wait, c.ID, 1)
+	var n int
+	if err := e.raw.QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE queue = 'test'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d jobs in the integration's queue (%v), want 1", n, err)
+	}
+}

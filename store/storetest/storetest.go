@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"RetryDiscard", testRetryDiscard},
 		{"DiscardHoldsWaitingJob", testDiscardHoldsWaitingJob},
 		{"PauseResume", testPauseResume},
+		{"SharedQueueMoved", testSharedQueueMoved},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
