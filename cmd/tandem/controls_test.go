@@ -30,24 +30,34 @@ func (e *stripeEnv) failures() []failure {
 	return out.Data
 }
 
-// waitParked waits until the failures list exactly ids, parked by Stripe.
+// waitParked waits until the failures list exactly ids (in any order),
+// parked by Stripe's refusal, and returns them in the order of ids.
 func (e *stripeEnv) waitParked(ids ...string) []failure {
 	e.t.Helper()
 	var got []failure
-	e.waitStripe(fmt.Sprintf("%d parked failures", len(ids)), func() bool {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
 		got = e.failures()
-		if len(got) != len(ids) {
-			return false
-		}
-		for i, f := range got {
-			if f.ID != "stripe:customer:"+ids[i] || f.Integration != "stripe" || f.LocalID != ids[i] ||
-				f.Attempts != 1 || !strings.Contains(f.LastError, "RejectWrites") {
-				return false
+		byID := map[string]failure{}
+		for _, f := range got {
+			if f.Integration == "stripe" && f.Attempts == 1 && strings.Contains(f.LastError, "RejectWrites") {
+				byID[f.LocalID] = f
 			}
 		}
-		return true
-	})
-	return got
+		var out []failure
+		for _, id := range ids {
+			if f, ok := byID[id]; ok && f.ID == "stripe:customer:"+id {
+				out = append(out, f)
+			}
+		}
+		if len(out) == len(ids) && len(got) == len(ids) {
+			return out
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %d parked failures; the list is %+v", len(ids), got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TestStripeFailureControls: records Stripe refuses are parked and listed
