@@ -1,6 +1,10 @@
 package tandem
 
-import "time"
+import (
+	"regexp"
+	"strings"
+	"time"
+)
 
 // LinkStatus is the sync state of one record with one integration.
 type LinkStatus string
@@ -15,6 +19,10 @@ const (
 	LinkFailed LinkStatus = "failed"
 	// LinkConflict: both sides changed the same field; recorded for review.
 	LinkConflict LinkStatus = "conflict"
+	// LinkDiscarded: an operator discarded a parked failure; the record's
+	// current version is not pushed. The next local write makes the link
+	// pending again.
+	LinkDiscarded LinkStatus = "discarded"
 )
 
 // LinkUpdate is what an inbound change records on its integration's link.
@@ -51,7 +59,30 @@ type Link struct {
 	Intent []byte
 	// Attempts counts failed pushes since the last success.
 	Attempts int
+	// DiscardedVersion is the record version whose parked push an operator
+	// discarded (0 if none); see LinkDiscarded.
+	DiscardedVersion int64
 	// SyncedAt is when the last push succeeded (zero if never).
 	SyncedAt  time.Time
 	UpdatedAt time.Time
+}
+
+// FailureID names a link in the list of parked failures:
+// "<integration>:<kind>:<local id>" ("stripe:customer:tdmc_…").
+func FailureID(integration string, ref Ref) string {
+	return integration + ":" + string(ref.Kind) + ":" + ref.ID
+}
+
+// namePattern is what integration names, kinds and local ids look like.
+var namePattern = regexp.MustCompile(`^[a-z0-9_-]{1,64}$`)
+
+// ParseFailureID reads a FailureID strictly; an EINVALID *Error about field
+// "id" when s is not one.
+func ParseFailureID(s string) (integration string, ref Ref, err error) {
+	parts := strings.Split(s, ":")
+	if len(parts) != 3 || !namePattern.MatchString(parts[0]) || !namePattern.MatchString(parts[1]) ||
+		!namePattern.MatchString(parts[2]) {
+		return "", Ref{}, FieldError("id", "%q is not a failure id (<integration>:<kind>:<local id>, as GET /sync/failures lists them)", s)
+	}
+	return parts[0], Ref{Kind: Kind(parts[1]), ID: parts[2]}, nil
 }

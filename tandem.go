@@ -97,9 +97,12 @@ type Record struct {
 	Customer *Customer
 }
 
-// JobQueue is the queue of every sync job (push, apply, poll): one queue, so
-// that idle workers poll the database once, not once per kind of job.
-const JobQueue = "sync"
+// QueueOf names the job queue of an integration: its push, apply and poll
+// jobs all run there, so that pausing that one queue pauses the integration
+// (no provider calls; jobs wait, none is lost) and resuming it drains them.
+// Integration names are therefore valid queue names: lower-case letters,
+// digits, '_' and '-'.
+func QueueOf(integration string) string { return integration }
 
 // InboundEvent is a verified event from an integration, stored as received.
 type InboundEvent struct {

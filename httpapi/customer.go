@@ -57,13 +57,21 @@ type customerPatch struct {
 }
 
 type customerOutput struct {
-	ETag     string `header:"ETag"`
-	Location string `header:"Location"`
-	Replayed string `header:"Idempotent-Replayed" doc:"\"true\" when an Idempotency-Key replayed the first result"`
-	Body     customerBody
+	ETag        string `header:"ETag"`
+	Location    string `header:"Location"`
+	Replayed    string `header:"Idempotent-Replayed" doc:"\"true\" when an Idempotency-Key replayed the first result"`
+	SyncPending string `header:"Tandem-Sync-Pending" doc:"With ?wait: the integrations that did not confirm the write in time, comma-separated"`
+	Body        customerBody
+}
+
+// WaitParam is the ?wait parameter of writes: read-your-writes across
+// integrations.
+type WaitParam struct {
+	Wait string `query:"wait" doc:"Answer once every integration confirmed the write, or after this long (such as 5s; at most 30s); Tandem-Sync-Pending then names those that did not"`
 }
 
 type createCustomerInput struct {
+	WaitParam
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retried create return the first result instead of creating a second customer"`
 	Body           customerFields
 }
@@ -73,17 +81,20 @@ type customerIDInput struct {
 }
 
 type deleteCustomerInput struct {
+	WaitParam
 	ID      string `path:"id" maxLength:"64"`
 	IfMatch string `header:"If-Match" doc:"The ETag (version) the change applies to; 412 when the customer changed since"`
 }
 
 type replaceCustomerInput struct {
+	WaitParam
 	ID      string `path:"id" maxLength:"64"`
 	IfMatch string `header:"If-Match" doc:"The ETag (version) the change applies to; 412 when the customer changed since"`
 	Body    customerFields
 }
 
 type patchCustomerInput struct {
+	WaitParam
 	ID      string `path:"id" maxLength:"64"`
 	IfMatch string `header:"If-Match" doc:"The ETag (version) the change applies to; 412 when the customer changed since"`
 	Body    customerPatch
@@ -103,6 +114,10 @@ type listCustomersOutput struct {
 }
 
 func (s *Server) createCustomer(ctx context.Context, in *createCustomerInput) (*customerOutput, error) {
+	wait, err := parseWait(in.Wait)
+	if err != nil {
+		return nil, err
+	}
 	w := tandem.Write{Origin: tandem.OriginAPI}
 	if in.IdempotencyKey != "" {
 		raw, _ := json.Marshal(in.Body)
@@ -118,7 +133,7 @@ func (s *Server) createCustomer(ctx context.Context, in *createCustomerInput) (*
 	if replayed {
 		out.Replayed = "true"
 	}
-	return out, nil
+	return s.awaitWrite(ctx, out, wait)
 }
 
 func (s *Server) getCustomer(ctx context.Context, in *customerIDInput) (*customerOutput, error) {
@@ -152,7 +167,7 @@ func (s *Server) listCustomers(ctx context.Context, in *listCustomersInput) (*li
 
 func (s *Server) patchCustomer(ctx context.Context, in *patchCustomerInput) (*customerOutput, error) {
 	p := in.Body
-	return s.update(ctx, in.ID, in.IfMatch, func(c *tandem.Customer) error {
+	return s.update(ctx, in.ID, in.IfMatch, in.Wait, func(c *tandem.Customer) error {
 		for _, f := range []struct {
 			dst *string
 			src *string
@@ -176,15 +191,19 @@ func (s *Server) patchCustomer(ctx context.Context, in *patchCustomerInput) (*cu
 }
 
 func (s *Server) replaceCustomer(ctx context.Context, in *replaceCustomerInput) (*customerOutput, error) {
-	return s.update(ctx, in.ID, in.IfMatch, func(c *tandem.Customer) error {
+	return s.update(ctx, in.ID, in.IfMatch, in.Wait, func(c *tandem.Customer) error {
 		next := in.Body.customer()
 		c.Name, c.Email, c.Phone, c.Address, c.Metadata = next.Name, next.Email, next.Phone, next.Address, next.Metadata
 		return nil
 	})
 }
 
-func (s *Server) update(ctx context.Context, id, ifMatch string, change func(*tandem.Customer) error) (*customerOutput, error) {
+func (s *Server) update(ctx context.Context, id, ifMatch, waitFor string, change func(*tandem.Customer) error) (*customerOutput, error) {
 	version, err := parseIfMatch(ifMatch)
+	if err != nil {
+		return nil, err
+	}
+	wait, err := parseWait(waitFor)
 	if err != nil {
 		return nil, err
 	}
@@ -192,18 +211,44 @@ func (s *Server) update(ctx context.Context, id, ifMatch string, change func(*ta
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
-	return newCustomerOutput(c), nil
+	return s.awaitWrite(ctx, newCustomerOutput(c), wait)
 }
 
-func (s *Server) deleteCustomer(ctx context.Context, in *deleteCustomerInput) (*struct{}, error) {
+// awaitWrite waits for the integrations to confirm the written customer's
+// version, up to wait, and names those that did not.
+func (s *Server) awaitWrite(ctx context.Context, out *customerOutput, wait time.Duration) (*customerOutput, error) {
+	pending, err := s.awaitSync(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: out.Body.ID}, wait, confirms(out.Body.Version))
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	out.SyncPending = pending
+	return out, nil
+}
+
+type deleteOutput struct {
+	SyncPending string `header:"Tandem-Sync-Pending" doc:"With ?wait: the integrations that did not confirm the delete in time, comma-separated"`
+}
+
+func (s *Server) deleteCustomer(ctx context.Context, in *deleteCustomerInput) (*deleteOutput, error) {
 	version, err := parseIfMatch(in.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	wait, err := parseWait(in.Wait)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.catalog.DeleteCustomer(ctx, in.ID, tandem.Write{Origin: tandem.OriginAPI, IfVersion: version}); err != nil {
 		return nil, s.problem(ctx, err)
 	}
-	return nil, nil
+	// The tombstone is the record's last version: the delete is confirmed
+	// when a link is synced.
+	pending, err := s.awaitSync(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: in.ID}, wait,
+		func(l *tandem.Link) bool { return l.Status == tandem.LinkSynced })
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &deleteOutput{SyncPending: pending}, nil
 }
 
 func (f *customerFields) customer() *tandem.Customer {

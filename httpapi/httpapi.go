@@ -32,6 +32,15 @@ type Store interface {
 	StartReconcile(ctx context.Context, integration string, dryRun, enqueue bool) (*tandem.ReconcileRun, error)
 	// ReconcileRun returns a run of an integration's reconciliation.
 	ReconcileRun(ctx context.Context, integration, id string) (*tandem.ReconcileRun, error)
+	// RetryFailure and DiscardFailure act on a parked push (ENOTFOUND when
+	// the link is not parked).
+	RetryFailure(ctx context.Context, integration string, ref tandem.Ref) error
+	DiscardFailure(ctx context.Context, integration string, ref tandem.Ref) error
+	// PauseIntegration, ResumeIntegration and IntegrationPaused control an
+	// integration's jobs.
+	PauseIntegration(ctx context.Context, integration string) error
+	ResumeIntegration(ctx context.Context, integration string) error
+	IntegrationPaused(ctx context.Context, integration string) (bool, error)
 }
 
 // Config configures the API.
@@ -45,6 +54,9 @@ type Config struct {
 	// Sources are the integrations whose webhooks are received at
 	// POST /webhooks/{name}.
 	Sources []tandem.Source
+	// Integrations are the names of the configured integrations: the ones
+	// ?wait waits for, and the ones /integrations and /sync/failures act on.
+	Integrations []string
 	// Metrics, when set, is served at GET /metrics (behind the token, when
 	// one is set).
 	Metrics http.Handler
@@ -128,9 +140,9 @@ func (s *Server) routes() {
 		Errors: []int{400, 404, 412, 413, 422, 503}}, s.replaceCustomer)
 	huma.Register(s.api, huma.Operation{OperationID: "delete-customer", Method: http.MethodDelete, Path: "/customers/{id}",
 		Summary: "Delete a customer", Tags: []string{"Customers"}, DefaultStatus: http.StatusNoContent,
-		Errors: []int{400, 404, 412, 503}}, s.deleteCustomer)
+		Errors: []int{400, 404, 412, 422, 503}}, s.deleteCustomer)
 	huma.Register(s.api, huma.Operation{OperationID: "get-customer-sync", Method: http.MethodGet, Path: "/customers/{id}/sync",
-		Summary: "Sync state of a customer, per integration", Tags: []string{"Sync"}, Errors: []int{404, 503}}, s.customerSync)
+		Summary: "Sync state of a customer, per integration", Tags: []string{"Sync"}, Errors: []int{404, 422, 503}}, s.customerSync)
 	huma.Register(s.api, huma.Operation{OperationID: "list-sync-failures", Method: http.MethodGet, Path: "/sync/failures",
 		Summary: "Records whose sync is parked with an error", Tags: []string{"Sync"}, Errors: []int{503}}, s.syncFailures)
 
@@ -142,6 +154,23 @@ func (s *Server) routes() {
 	huma.Register(s.api, huma.Operation{OperationID: "get-reconcile", Method: http.MethodGet,
 		Path: "/integrations/{integration}/reconcile/{id}", Summary: "Progress and report of a reconciliation run",
 		Tags: []string{"Integrations"}, Errors: []int{404, 503}}, s.getReconcile)
+
+	huma.Register(s.api, huma.Operation{OperationID: "retry-sync-failure", Method: http.MethodPost, Path: "/sync/failures/{id}/retry",
+		Summary: "Push a parked record again", Tags: []string{"Sync"}, DefaultStatus: http.StatusNoContent,
+		Errors: []int{404, 409, 422, 503}}, s.retryFailure)
+	huma.Register(s.api, huma.Operation{OperationID: "discard-sync-failure", Method: http.MethodDelete, Path: "/sync/failures/{id}",
+		Summary: "Give up on a parked record's current version", Tags: []string{"Sync"}, DefaultStatus: http.StatusNoContent,
+		Errors: []int{404, 422, 503}}, s.discardFailure)
+
+	huma.Register(s.api, huma.Operation{OperationID: "list-integrations", Method: http.MethodGet, Path: "/integrations",
+		Summary: "Configured integrations and whether they are paused", Tags: []string{"Integrations"},
+		Errors: []int{503}}, s.listIntegrations)
+	huma.Register(s.api, huma.Operation{OperationID: "pause-integration", Method: http.MethodPost, Path: "/integrations/{name}/pause",
+		Summary: "Pause an integration: its changes wait in the queue", Tags: []string{"Integrations"},
+		Errors: []int{404, 503}}, s.pauseIntegration)
+	huma.Register(s.api, huma.Operation{OperationID: "resume-integration", Method: http.MethodPost, Path: "/integrations/{name}/resume",
+		Summary: "Resume a paused integration: what waited is pushed", Tags: []string{"Integrations"},
+		Errors: []int{404, 503}}, s.resumeIntegration)
 }
 
 // problem turns an application error into the API's problem+json answer.

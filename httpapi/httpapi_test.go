@@ -23,7 +23,7 @@ import (
 // newServer serves the API over a real, migrated SQLite store.
 func newServer(t *testing.T, token string) *httptest.Server {
 	t.Helper()
-	return newServerWith(t, func(*sqlite.Store, *httpapi.Config) {}, httpapi.Config{Token: token})
+	return newServerWith(t, func(*sqlite.Store, *httpapi.Config) {}, httpapi.Config{Token: token, Integrations: []string{"stripe"}})
 }
 
 // newServerWith is newServer with cfg, which configure may complete with
@@ -154,6 +154,18 @@ func TestBadInput(t *testing.T) {
 		{"patch unknown id", "PATCH", "/customers/tdmc_unknown", `{"name":"x"}`, nil, 404, ""},
 		{"delete unknown id", "DELETE", "/customers/tdmc_unknown", nil, nil, 404, ""},
 		{"idempotency key too long", "POST", "/customers", `{}`, []string{"Idempotency-Key", strings.Repeat("k", 256)}, 422, "header.Idempotency-Key"},
+		{"wait not a duration", "PATCH", "/customers/" + existing.ID + "?wait=soon", `{"name":"x"}`, nil, 422, "query.wait"},
+		{"wait too long", "POST", "/customers?wait=31s", `{}`, nil, 422, "query.wait"},
+		{"wait negative", "DELETE", "/customers/" + existing.ID + "?wait=-1s", nil, nil, 422, "query.wait"},
+		{"sync wait zero", "GET", "/customers/" + existing.ID + "/sync?wait=0s", nil, nil, 422, "query.wait"},
+		{"failure id malformed", "POST", "/sync/failures/nope/retry", nil, nil, 422, "path.id"},
+		{"failure id too many parts", "DELETE", "/sync/failures/stripe:customer:tdmc_x:y", nil, nil, 422, "path.id"},
+		{"failure id upper case", "DELETE", "/sync/failures/Stripe:customer:tdmc_x", nil, nil, 422, "path.id"},
+		{"failure of unknown integration", "POST", "/sync/failures/other:customer:tdmc_x/retry", nil, nil, 404, ""},
+		{"failure not parked", "DELETE", "/sync/failures/stripe:customer:" + existing.ID, nil, nil, 404, ""},
+		{"failure of unknown kind", "POST", "/sync/failures/stripe:invoice:" + existing.ID + "/retry", nil, nil, 404, ""},
+		{"pause unknown integration", "POST", "/integrations/nope/pause", nil, nil, 404, ""},
+		{"resume unknown integration", "POST", "/integrations/nope/resume", nil, nil, 404, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -348,7 +360,9 @@ func TestOpenAPIAndSync(t *testing.T) {
 	}
 	for path, methods := range map[string][]string{
 		"/customers": {"get", "post"}, "/customers/{id}": {"get", "patch", "put", "delete"},
-		"/customers/{id}/sync": {"get"}, "/sync/failures": {"get"},
+		"/customers/{id}/sync": {"get"}, "/sync/failures": {"get"}, "/sync/failures/{id}": {"delete"},
+		"/sync/failures/{id}/retry": {"post"}, "/integrations": {"get"}, "/integrations/{name}/pause": {"post"},
+		"/integrations/{name}/resume": {"post"},
 	} {
 		for _, m := range methods {
 			if _, ok := doc.Paths[path][m]; !ok {

@@ -24,6 +24,18 @@ type Store interface {
 	// SyncStats returns each integration's unfinished jobs and parked
 	// links (for the metrics).
 	SyncStats(ctx context.Context) ([]tandem.SyncStats, error)
+	// RetryFailure puts a parked link back to pending and enqueues its push,
+	// in one transaction; DiscardFailure gives up on the record's current
+	// version (status discarded until the next write). Both answer ENOTFOUND
+	// for a link that is not parked.
+	RetryFailure(ctx context.Context, integration string, ref tandem.Ref) error
+	DiscardFailure(ctx context.Context, integration string, ref tandem.Ref) error
+	// PauseIntegration stops every process sharing the database from
+	// starting the integration's jobs, which wait (none is lost) until
+	// ResumeIntegration; IntegrationPaused reports the state.
+	PauseIntegration(ctx context.Context, integration string) error
+	ResumeIntegration(ctx context.Context, integration string) error
+	IntegrationPaused(ctx context.Context, integration string) (bool, error)
 	// Migrate brings the schema up to date; it refuses a newer schema.
 	Migrate(ctx context.Context) error
 	// CheckSchema reports a schema that is not exactly the current one.

@@ -30,8 +30,11 @@ func periodicJobs(intervals map[string]time.Duration, args func(name string) riv
 			continue
 		}
 		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(every),
-			func() (river.JobArgs, *river.InsertOpts) { return args(name), opts },
-			&river.PeriodicJobOpts{RunOnStart: runOnStart}))
+			func() (river.JobArgs, *river.InsertOpts) {
+				o := *opts
+				o.Queue = tandem.QueueOf(name)
+				return args(name), &o
+			}, &river.PeriodicJobOpts{RunOnStart: runOnStart}))
 	}
 	return jobs
 }
@@ -39,7 +42,6 @@ func periodicJobs(intervals map[string]time.Duration, args func(name string) riv
 // pollInsertOpts: one live poll per integration, never retried (the next
 // tick is the retry).
 var pollInsertOpts = &river.InsertOpts{
-	Queue:       tandem.JobQueue,
 	MaxAttempts: 1,
 	UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,

@@ -211,8 +211,8 @@ func (r *reconciler) deferredPage(ctx context.Context, page []*tandem.RemoteChan
 // compare settles a remote record linked to a local one.
 func (r *reconciler) compare(ctx context.Context, ch *tandem.RemoteChange, lr tandem.LinkedRecord) error {
 	local, link := lr.Record, lr.Link
-	if link.Status == tandem.LinkFailed {
-		return nil // parked: the operator retries or discards it
+	if settledByOperator(link) {
+		return nil
 	}
 	switch {
 	case local.Deleted:
@@ -313,7 +313,7 @@ func (r *reconciler) unlinkedByEmail(ctx context.Context, email string) ([]*tand
 // record that was not listed (deleted there), or never pushed.
 func (r *reconciler) local(ctx context.Context, lr tandem.LinkedRecord) error {
 	rec, link := lr.Record, lr.Link
-	if rec.Deleted || (link != nil && link.Status == tandem.LinkFailed) {
+	if rec.Deleted || settledByOperator(link) {
 		return nil
 	}
 	if link != nil && link.RemoteID != "" {
@@ -374,6 +374,12 @@ func (r *reconciler) report() {
 	}
 }
 
+// settledByOperator says a link is the operator's to settle: parked (to
+// retry or discard) or discarded (until the record's next change).
+func settledByOperator(l *tandem.Link) bool {
+	return l != nil && (l.Status == tandem.LinkFailed || l.Status == tandem.LinkDiscarded)
+}
+
 // emailKey is the email records are matched by.
 func emailKey(c *tandem.Customer) string {
 	if c == nil {
@@ -392,7 +398,6 @@ func ReconcileJobs(intervals map[string]time.Duration) []*river.PeriodicJob {
 // reconcileInsertOpts: one live periodic run per integration, not retried
 // (the next period is the retry).
 var reconcileInsertOpts = &river.InsertOpts{
-	Queue:       tandem.JobQueue,
 	MaxAttempts: 1,
 	UniqueOpts:  pollInsertOpts.UniqueOpts,
 }

@@ -25,6 +25,9 @@ type Store interface {
 	PushState(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Record, *tandem.Link, error)
 	FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (moved bool, err error)
 	RecordPushError(ctx context.Context, integration string, ref tandem.Ref, msg string, parked bool) error
+	// ParkPush parks the job's record with msg and ends the job, in one
+	// transaction.
+	ParkPush(ctx context.Context, job *river.Job[tandem.PushArgs], msg string) error
 	// SaveIntent records an integration's intent on the link of ref.
 	SaveIntent(ctx context.Context, integration string, ref tandem.Ref, intent []byte) error
 	// LoadEvent returns a stored inbound event.
@@ -134,9 +137,7 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 	s, args := w.s, job.Args
 	in, ok := s.integrations[args.Integration]
 	if !ok {
-		err := fmt.Errorf("integration %q is not configured", args.Integration)
-		s.recordError(ctx, job, err, true)
-		return river.JobCancel(err)
+		return s.park(ctx, job, fmt.Errorf("integration %q is not configured", args.Integration))
 	}
 	rec, link, err := s.store.PushState(ctx, args.Integration, args.Ref)
 	if err != nil {
@@ -144,7 +145,8 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 	}
 
 	var res *tandem.PushResult
-	if link.SyncedVersion < rec.Version {
+	// A discarded link holds back the version an operator gave up on.
+	if link.SyncedVersion < rec.Version && link.Status != tandem.LinkDiscarded {
 		res, err = in.Push(ctx, &tandem.PushRequest{Record: rec, Link: link,
 			SaveIntent: func(ctx context.Context, intent []byte) error {
 				return s.store.SaveIntent(ctx, args.Integration, args.Ref, intent)
@@ -174,33 +176,40 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 // River's retry policy: park permanent failures, wait as long as the provider
 // asks, retry the rest with backoff until the attempts run out.
 func (s *Syncer) fail(ctx context.Context, job *river.Job[tandem.PushArgs], err error) error {
-	lastAttempt := job.Attempt >= job.MaxAttempts
 	var pe *tandem.ProviderError
 	if !errors.As(err, &pe) {
 		pe = &tandem.ProviderError{Class: tandem.Retry, Err: err}
 	}
-	switch pe.Class {
-	case tandem.Permanent:
-		s.recordError(ctx, job, err, true)
-		return river.JobCancel(err)
-	case tandem.RetryLater:
-		s.recordError(ctx, job, err, false)
+	switch {
+	case pe.Class == tandem.Permanent, pe.Class != tandem.RetryLater && job.Attempt >= job.MaxAttempts:
+		return s.park(ctx, job, err)
+	case pe.Class == tandem.RetryLater:
+		s.recordError(ctx, job, err)
 		return river.JobSnooze(pe.Delay)
-	default:
-		s.recordError(ctx, job, err, lastAttempt)
-		return err
+	}
+	s.recordError(ctx, job, err)
+	return err
+}
+
+// recordError records a failed attempt that will be retried.
+func (s *Syncer) recordError(ctx context.Context, job *river.Job[tandem.PushArgs], err error) {
+	args := job.Args
+	s.logger.WarnContext(ctx, "push failed", "integration", args.Integration, "kind", args.Ref.Kind,
+		"id", args.Ref.ID, "attempt", job.Attempt, "error", err)
+	if rerr := s.store.RecordPushError(ctx, args.Integration, args.Ref, err.Error(), false); rerr != nil {
+		s.logger.ErrorContext(ctx, "record push error", "error", rerr)
 	}
 }
 
-func (s *Syncer) recordError(ctx context.Context, job *river.Job[tandem.PushArgs], err error, parked bool) {
+// park parks a push that cannot succeed: its record is listed with the
+// error, and its job ends. If that cannot be recorded, the job is retried.
+func (s *Syncer) park(ctx context.Context, job *river.Job[tandem.PushArgs], err error) error {
 	args := job.Args
-	level := slog.LevelWarn
-	if parked {
-		level = slog.LevelError
+	s.logger.ErrorContext(ctx, "push parked", "integration", args.Integration, "kind", args.Ref.Kind,
+		"id", args.Ref.ID, "attempt", job.Attempt, "error", err)
+	if perr := s.store.ParkPush(ctx, job, err.Error()); perr != nil {
+		s.logger.ErrorContext(ctx, "park push", "error", perr)
+		return err
 	}
-	s.logger.Log(ctx, level, "push failed", "integration", args.Integration, "kind", args.Ref.Kind,
-		"id", args.Ref.ID, "attempt", job.Attempt, "parked", parked, "error", err)
-	if rerr := s.store.RecordPushError(ctx, args.Integration, args.Ref, err.Error(), parked); rerr != nil {
-		s.logger.ErrorContext(ctx, "record push error", "error", rerr)
-	}
+	return nil
 }

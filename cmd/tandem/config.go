@@ -73,7 +73,7 @@ func (c *Config) settings() []setting {
 		{env: "TANDEM_LOG_LEVEL", flag: "log-level", usage: "debug, info, warn or error", value: (*levelValue)(&c.LogLevel)},
 		{env: "TANDEM_QUEUE_POLL_INTERVAL", flag: "queue-poll-interval", usage: "how often idle workers look for jobs",
 			value: (*durationValue)(&c.PollInterval)},
-		{env: "TANDEM_WORKERS", flag: "workers", usage: "sync jobs run at once by this process", value: (*intValue)(&c.Workers)},
+		{env: "TANDEM_WORKERS", flag: "workers", usage: "sync jobs of each integration run at once by this process", value: (*intValue)(&c.Workers)},
 		{env: "TANDEM_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout",
 			usage: "how long a stop waits for requests and jobs in flight", value: (*durationValue)(&c.ShutdownTimeout)},
 		{env: "TANDEM_CONFLICT_POLICY", flag: "conflict-policy",

@@ -53,11 +53,18 @@ Commands:
             the differences: tandem reconcile stripe [--dry-run]
   link      connect an account that already has records (match by tandem_id,
             then email; create what is missing): tandem link stripe [--dry-run]
+  failures  list the records whose sync is parked; "failures retry <id>"
+            pushes one again, "failures discard <id>" gives up on it
+  pause     pause an integration: tandem pause stripe (changes wait, none is lost)
+  resume    resume a paused integration: tandem resume stripe
   emulate   run a provider emulator on its own: tandem emulate stripe
   version   print the version
   help      print this help
 
 Every flag can also be set by an environment variable: see "tandem serve -h".
+failures, pause and resume open the database directly (on SQLite, only while
+"tandem serve" is not running; use the API then) and take its flags after
+their arguments.
 `
 
 func (p *program) run(ctx context.Context, args []string) error {
@@ -70,6 +77,10 @@ func (p *program) run(ctx context.Context, args []string) error {
 		return p.serve(ctx, args)
 	case "migrate":
 		return p.migrate(ctx, args)
+	case "failures":
+		return p.failures(ctx, args)
+	case "pause", "resume":
+		return p.pauseResume(ctx, cmd, args)
 	case "dev":
 		return p.dev(ctx, args)
 	case "reconcile":

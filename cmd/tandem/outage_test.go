@@ -82,6 +82,7 @@ func runInProcess(t testing.TB, env map[string]string) *client {
 	case addr := <-addrs:
 		return &client{t: t, base: "http://" + addr}
 	case err := <-done:
+		done <- err // for the cleanup
 		t.Fatalf("serve ended before listening: %v", err)
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not listen within 30s")

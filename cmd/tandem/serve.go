@@ -73,7 +73,7 @@ func (p *program) serve(ctx context.Context, args []string) error {
 		}
 	}
 	api := httpapi.New(st, httpapi.Config{Token: cfg.APIToken, Version: version(), Logger: logger, Sources: sources,
-		Metrics: m.Handler(), Observer: m})
+		Integrations: names, Metrics: m.Handler(), Observer: m})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		p.stopWorkers(st, cfg)

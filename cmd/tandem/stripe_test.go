@@ -33,7 +33,7 @@ type stripeEnv struct {
 	t      *testing.T
 	em     *emulator.Emulator
 	api    *client
-	dbPath string // Tandem's SQLite database
+	dbPath string // Tandem's SQLite database (unless env named another)
 }
 
 // newStripeEnv starts an emulator (cfg: its faults, its clock) and Tandem
@@ -51,7 +51,9 @@ func newStripeEnv(t *testing.T, cfg emulator.Config, env map[string]string) *str
 		env = map[string]string{}
 	}
 	dbPath := filepath.Join(t.TempDir(), "tandem.db")
-	env["TANDEM_DATABASE_URL"] = "sqlite:" + dbPath
+	if env["TANDEM_DATABASE_URL"] == "" {
+		env["TANDEM_DATABASE_URL"] = "sqlite:" + dbPath
+	}
 	env["STRIPE_SECRET_KEY"] = stripeTestKey
 	env["STRIPE_API_URL"] = srv.URL
 	env["STRIPE_WEBHOOK_SECRET"] = stripeTestSecret

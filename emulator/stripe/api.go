@@ -116,6 +116,9 @@ func (e *Emulator) answer(r *http.Request, o origin, h endpoint) response {
 		res.shouldRetry = "true" // nothing happened and nothing was saved
 		return res
 	}
+	if write && e.faults.fire(&e.faults.reject) {
+		return errorResponse(invalidParam("", "", "This request was refused (the emulator's RejectWrites fault)."))
+	}
 	f := newForm(r.Form)
 	if _, err := f.list("expand"); err != nil { // accepted everywhere, expands nothing
 		return errorResponse(asError(err))

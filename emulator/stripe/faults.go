@@ -32,6 +32,10 @@ type Faults struct {
 	// and its event, then answers 500 api_error and saves that 500 under the
 	// idempotency key: retries with the key get the 500 again, as with Stripe.
 	FailAfterApply Chance
+	// RejectWrites answers writes (POST or DELETE) 400 invalid_request_error
+	// without handling them, as Stripe answers a request it refuses: an error
+	// no retry can fix. Nothing is saved under the idempotency key.
+	RejectWrites Chance
 	// DropWebhooks never delivers an event; it is still listed by /v1/events.
 	DropWebhooks Chance
 	// DuplicateWebhooks delivers an event twice.
@@ -61,7 +65,8 @@ func (f Faults) validate() error {
 		name string
 		Chance
 	}{
-		{"FailBeforeApply", f.FailBeforeApply}, {"FailAfterApply", f.FailAfterApply}, {"DropWebhooks", f.DropWebhooks},
+		{"FailBeforeApply", f.FailBeforeApply}, {"FailAfterApply", f.FailAfterApply}, {"RejectWrites", f.RejectWrites},
+		{"DropWebhooks", f.DropWebhooks},
 		{"DuplicateWebhooks", f.DuplicateWebhooks}, {"ReorderWebhooks", f.ReorderWebhooks},
 	} {
 		if c.Every < 0 || c.Probability < 0 || c.Probability > 1 {
@@ -93,6 +98,7 @@ type faultState struct {
 	latency, reorderHold     time.Duration
 	limiter                  *rate.Limiter // nil: no limit
 	failBefore, failAfter    trigger
+	reject                   trigger
 	drop, duplicate, reorder trigger
 }
 
@@ -120,6 +126,7 @@ func (s *faultState) set(f Faults) {
 	}
 	s.failBefore = trigger{Chance: f.FailBeforeApply}
 	s.failAfter = trigger{Chance: f.FailAfterApply}
+	s.reject = trigger{Chance: f.RejectWrites}
 	s.drop = trigger{Chance: f.DropWebhooks}
 	s.duplicate = trigger{Chance: f.DuplicateWebhooks}
 	s.reorder = trigger{Chance: f.ReorderWebhooks}

@@ -45,6 +45,27 @@ func TestFailAfterApply(t *testing.T) {
 	}
 }
 
+// With RejectWrites a write is refused with a 400 and nothing is made or
+// saved: once the fault is off, the same key runs the write.
+func TestRejectWrites(t *testing.T) {
+	h := newHarness(t, Config{Faults: Faults{RejectWrites: Chance{Every: 1}}})
+	p := &stripego.CustomerCreateParams{Name: stripego.String("Ada")}
+	p.SetIdempotencyKey("key-1")
+	_, err := h.client.V1Customers.Create(t.Context(), p)
+	checkError(t, err, http.StatusBadRequest, stripego.ErrorTypeInvalidRequest, "", "")
+	if n, e := len(h.em.Customers()), len(h.em.Events()); n != 0 || e != 0 {
+		t.Fatalf("a refused write changed state: %d customers, %d events", n, e)
+	}
+	_, err = h.client.V1Customers.Retrieve(t.Context(), "cus_missing", nil)
+	if se := stripeError(t, err); se.HTTPStatusCode != http.StatusNotFound {
+		t.Fatalf("a read answered %d, want the 404 of its own", se.HTTPStatusCode)
+	}
+	if err := h.em.SetFaults(Faults{}); err != nil {
+		t.Fatal(err)
+	}
+	h.create(t, "key-1", &stripego.CustomerCreateParams{Name: stripego.String("Ada")})
+}
+
 func TestFailBeforeApply(t *testing.T) {
 	h := newHarness(t, Config{Faults: Faults{FailBeforeApply: Chance{Every: 2}}})
 	h.create(t, "key-1", &stripego.CustomerCreateParams{Name: stripego.String("Ada")}) // first occasion passes

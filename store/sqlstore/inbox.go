@@ -73,7 +73,7 @@ func (s *Store[TTx]) receive(ctx context.Context, tx TTx, q Querier, integration
 		}
 		params = append(params, river.InsertManyParams{
 			Args:       tandem.ApplyArgs{Integration: integration, EventID: ev.ID},
-			InsertOpts: &river.InsertOpts{Queue: tandem.JobQueue},
+			InsertOpts: &river.InsertOpts{Queue: tandem.QueueOf(integration)},
 		})
 	}
 	if len(params) == 0 {

@@ -16,7 +16,7 @@ var ErrNoRows = errors.New("no rows")
 
 // linkColumns are the stored columns of a link, as scanLink reads them.
 const linkColumns = `l.integration, l.kind, l.local_id, l.remote_id, l.synced_version, l.base, l.status,
-	l.last_error, l.attempts, l.synced_at, l.updated_at, l.intent, l.watermark`
+	l.last_error, l.attempts, l.synced_at, l.updated_at, l.intent, l.watermark, l.discarded_version`
 
 // kindTables names the table holding each entity kind; its rows carry a
 // version and are locked by the push worker's final check.
@@ -77,10 +77,13 @@ func (s *Store[TTx]) Links(ctx context.Context, ref tandem.Ref) ([]*tandem.Link,
 }
 
 // effectiveStatus is a link's status given its record's current version.
-// Failed and conflict are what the engine recorded; otherwise a link is
-// synced when the remote side holds the current version, pending when not.
+// Failed and conflict are what the engine recorded, discarded holds until the
+// record moves past the discarded version; otherwise a link is synced when
+// the remote side holds the current version, pending when not.
 func effectiveStatus(l *tandem.Link, version int64) tandem.LinkStatus {
 	switch {
+	case l.Status == tandem.LinkDiscarded && version <= l.DiscardedVersion:
+		return l.Status
 	case l.Status == tandem.LinkFailed || l.Status == tandem.LinkConflict:
 		return l.Status
 	case l.SyncedVersion >= version:
@@ -171,18 +174,50 @@ func (s *Store[TTx]) RecordPushError(ctx context.Context, integration string, re
 		status = tandem.LinkFailed
 	}
 	return s.inTx(ctx, Relaxed, func(_ TTx, q Querier) error {
-		err := q.Exec(ctx, `
-			INSERT INTO links (integration, kind, local_id, status, last_error, attempts, updated_at)
-			VALUES ($1, $2, $3, $4, $5, 1, $6)
-			ON CONFLICT (integration, kind, local_id) DO UPDATE SET
-				status = excluded.status, last_error = excluded.last_error,
-				attempts = links.attempts + 1, updated_at = excluded.updated_at`,
-			integration, string(ref.Kind), ref.ID, string(status), msg, s.now())
-		if err != nil {
-			return fmt.Errorf("record push error: %w", err)
+		return s.recordPushError(ctx, q, integration, ref, msg, status)
+	})
+}
+
+// ParkPush parks a push that cannot succeed: the link of the job's record
+// shows failed with msg, and the job ends in the same transaction, under the
+// record's row lock (as completed: the link holds the failure). A write that
+// lands afterwards then enqueues a fresh push, instead of being absorbed by
+// a job on its way out.
+func (s *Store[TTx]) ParkPush(ctx context.Context, job *river.Job[tandem.PushArgs], msg string) error {
+	ref := job.Args.Ref
+	table, ok := kindTables[ref.Kind]
+	if !ok {
+		return tandem.Errorf(tandem.EINVALID, "unknown kind %q", ref.Kind)
+	}
+	return s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
+		var version int64
+		err := q.QueryRow(ctx, `SELECT version FROM `+table+` WHERE id = $1`+s.e.ForUpdate, ref.ID).Scan(&version)
+		if err != nil && !errors.Is(err, ErrNoRows) {
+			return fmt.Errorf("lock %s %s: %w", ref.Kind, ref.ID, err)
+		}
+		if err := s.recordPushError(ctx, q, job.Args.Integration, ref, msg, tandem.LinkFailed); err != nil {
+			return err
+		}
+		if err := s.e.CompleteJobTx(ctx, tx, job); err != nil {
+			return fmt.Errorf("end parked job: %w", err)
 		}
 		return nil
 	})
+}
+
+// recordPushError records a failed push attempt on the link with status.
+func (s *Store[TTx]) recordPushError(ctx context.Context, q Querier, integration string, ref tandem.Ref, msg string, status tandem.LinkStatus) error {
+	err := q.Exec(ctx, `
+		INSERT INTO links (integration, kind, local_id, status, last_error, attempts, updated_at)
+		VALUES ($1, $2, $3, $4, $5, 1, $6)
+		ON CONFLICT (integration, kind, local_id) DO UPDATE SET
+			status = excluded.status, last_error = excluded.last_error,
+			attempts = links.attempts + 1, updated_at = excluded.updated_at`,
+		integration, string(ref.Kind), ref.ID, string(status), msg, s.now())
+	if err != nil {
+		return fmt.Errorf("record push error: %w", err)
+	}
+	return nil
 }
 
 // updateLink records an inbound change on the link of ref to integration,
@@ -232,8 +267,7 @@ func (s *Store[TTx]) ConfirmLink(ctx context.Context, ref tandem.Ref, version in
 		if !w.PushToOrigin {
 			return nil
 		}
-		if _, err := s.river.InsertManyTx(ctx, tx, []river.InsertManyParams{{
-			Args: tandem.PushArgs{Integration: w.Origin, Ref: ref}, InsertOpts: pushInsertOpts}}); err != nil {
+		if _, err := s.river.InsertManyTx(ctx, tx, []river.InsertManyParams{pushJob(w.Origin, ref)}); err != nil {
 			return fmt.Errorf("enqueue push: %w", err)
 		}
 		return nil
@@ -275,7 +309,7 @@ func (s *Store[TTx]) SaveIntent(ctx context.Context, integration string, ref tan
 // nullableLink scans a link's columns where a LEFT JOIN may leave them NULL.
 type nullableLink struct {
 	integration, kind, localID, remoteID, status, lastError *string
-	syncedVersion, watermark                                *int64
+	syncedVersion, watermark, discardedVersion              *int64
 	attempts                                                *int
 	base, intent                                            []byte
 	syncedAt, updatedAt                                     *time.Time
@@ -284,7 +318,7 @@ type nullableLink struct {
 // dest lists the scan destinations of linkColumns.
 func (n *nullableLink) dest() []any {
 	return []any{&n.integration, &n.kind, &n.localID, &n.remoteID, &n.syncedVersion, &n.base, &n.status,
-		&n.lastError, &n.attempts, &n.syncedAt, &n.updatedAt, &n.intent, &n.watermark}
+		&n.lastError, &n.attempts, &n.syncedAt, &n.updatedAt, &n.intent, &n.watermark, &n.discardedVersion}
 }
 
 // link returns the scanned link, nil when the join found none.
@@ -296,7 +330,7 @@ func (n *nullableLink) link() *tandem.Link {
 		Integration: *n.integration, Ref: tandem.Ref{Kind: tandem.Kind(*n.kind), ID: *n.localID},
 		RemoteID: *n.remoteID, SyncedVersion: *n.syncedVersion, Base: n.base, Status: tandem.LinkStatus(*n.status),
 		LastError: *n.lastError, Attempts: *n.attempts, UpdatedAt: n.updatedAt.UTC(), Intent: n.intent,
-		Watermark: *n.watermark,
+		Watermark: *n.watermark, DiscardedVersion: *n.discardedVersion,
 	}
 	if n.syncedAt != nil {
 		l.SyncedAt = n.syncedAt.UTC()

@@ -117,8 +117,7 @@ func (s *Store[TTx]) Resync(ctx context.Context, integration string, ref tandem.
 			integration, string(ref.Kind), ref.ID, base, s.now()); err != nil {
 			return fmt.Errorf("resync link: %w", err)
 		}
-		if _, err := s.river.InsertManyTx(ctx, tx, []river.InsertManyParams{{
-			Args: tandem.PushArgs{Integration: integration, Ref: ref}, InsertOpts: pushInsertOpts}}); err != nil {
+		if _, err := s.river.InsertManyTx(ctx, tx, []river.InsertManyParams{pushJob(integration, ref)}); err != nil {
 			return fmt.Errorf("enqueue push: %w", err)
 		}
 		return nil
@@ -140,7 +139,7 @@ func (s *Store[TTx]) StartReconcile(ctx context.Context, integration string, dry
 			return nil
 		}
 		_, err := s.river.InsertTx(ctx, tx, tandem.ReconcileArgs{Integration: integration, RunID: run.ID, DryRun: dryRun},
-			&river.InsertOpts{Queue: tandem.JobQueue, MaxAttempts: 1})
+			&river.InsertOpts{Queue: tandem.QueueOf(integration), MaxAttempts: 1})
 		return err
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -111,7 +112,8 @@ type Options struct {
 	// Workers are the River workers this process runs; nil makes the store
 	// insert-only (no jobs are worked).
 	Workers *river.Workers
-	// MaxWorkers is how many push jobs may run at once in this process.
+	// MaxWorkers is how many jobs of one integration may run at once in
+	// this process (each integration has its own queue).
 	MaxWorkers int
 	// FetchPollInterval is how often idle workers look for new jobs.
 	FetchPollInterval time.Duration
@@ -155,6 +157,8 @@ type Store[TTx any] struct {
 	e     Engine[TTx]
 	opts  Options
 	river *river.Client[TTx]
+	// started says that this process works jobs (between Start and Stop).
+	started atomic.Bool
 }
 
 // New returns a store over e. It does not touch the database: call Migrate
@@ -199,7 +203,10 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 			n = 10
 		}
 		cfg.Workers = opts.Workers
-		cfg.Queues = map[string]river.QueueConfig{tandem.JobQueue: {MaxWorkers: n}}
+		cfg.Queues = map[string]river.QueueConfig{}
+		for _, name := range opts.Integrations {
+			cfg.Queues[tandem.QueueOf(name)] = river.QueueConfig{MaxWorkers: n}
+		}
 	}
 	client, err := river.NewClient(e.Driver, cfg)
 	if err != nil {
@@ -208,9 +215,13 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 	return &Store[TTx]{e: e, opts: opts, river: client}, nil
 }
 
+// works says whether this process works jobs: it has workers, and
+// integrations whose queues they work.
+func (s *Store[TTx]) works() bool { return s.opts.Workers != nil && len(s.opts.Integrations) > 0 }
+
 // Start starts working jobs; it returns once the workers run.
 func (s *Store[TTx]) Start(ctx context.Context) error {
-	if s.opts.Workers == nil {
+	if !s.works() {
 		return nil
 	}
 	if s.e.SingleProcess {
@@ -219,15 +230,27 @@ func (s *Store[TTx]) Start(ctx context.Context) error {
 			return s.e.Translate(fmt.Errorf("requeue jobs of a crashed run: %w", err))
 		}
 	}
-	return s.river.Start(ctx)
+	// Versions before one queue per integration put every job in one queue
+	// named "sync": move the jobs still to run to their integration's queue.
+	err := s.e.DB.Exec(ctx, `UPDATE river_job SET queue = `+s.e.JobArg("integration")+`
+		WHERE queue = 'sync' AND state NOT IN ('completed', 'cancelled', 'discarded')`)
+	if err != nil {
+		return s.e.Translate(fmt.Errorf("move jobs of the shared queue: %w", err))
+	}
+	if err := s.river.Start(ctx); err != nil {
+		return err
+	}
+	s.started.Store(true)
+	return nil
 }
 
 // Stop stops fetching jobs and waits for running ones until ctx is done, then
 // cancels those still running (they run again after the next start).
 func (s *Store[TTx]) Stop(ctx context.Context) error {
-	if s.opts.Workers == nil {
+	if !s.works() {
 		return nil
 	}
+	s.started.Store(false)
 	err := s.river.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -285,10 +308,7 @@ func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tand
 	params := make([]river.InsertManyParams, 0, len(s.opts.Integrations))
 	for _, name := range s.opts.Integrations {
 		if name != w.Origin || w.PushToOrigin {
-			params = append(params, river.InsertManyParams{
-				Args:       tandem.PushArgs{Integration: name, Ref: ref},
-				InsertOpts: pushInsertOpts,
-			})
+			params = append(params, pushJob(name, ref))
 		}
 	}
 	if len(params) == 0 {
@@ -308,18 +328,24 @@ func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tand
 	return nil
 }
 
-// pushInsertOpts keep one live push job per (integration, record). Completed,
-// cancelled and discarded jobs do not count, so a parked record takes new
-// writes as a fresh job.
-var pushInsertOpts = &river.InsertOpts{
-	Queue: tandem.JobQueue,
-	UniqueOpts: river.UniqueOpts{
-		ByArgs: true,
-		ByState: []rivertype.JobState{
-			rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
-			rivertype.JobStateRunning, rivertype.JobStateScheduled,
+// pushJob is the push job of ref to integration, in the integration's queue.
+// Its unique options keep one live push job per (integration, record).
+// Completed, cancelled and discarded jobs do not count, so a parked record
+// takes new writes (or a retry) as a fresh job.
+func pushJob(integration string, ref tandem.Ref) river.InsertManyParams {
+	return river.InsertManyParams{
+		Args: tandem.PushArgs{Integration: integration, Ref: ref},
+		InsertOpts: &river.InsertOpts{
+			Queue: tandem.QueueOf(integration),
+			UniqueOpts: river.UniqueOpts{
+				ByArgs: true,
+				ByState: []rivertype.JobState{
+					rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable,
+					rivertype.JobStateRunning, rivertype.JobStateScheduled,
+				},
+			},
 		},
-	},
+	}
 }
 
 // Migrate brings the schema up to date: Tandem's own migrations, then

@@ -27,8 +27,8 @@ func (s *Store[TTx]) SyncStats(ctx context.Context) ([]tandem.SyncStats, error) 
 		stat(name)
 	}
 	rows, err := s.e.DB.Query(ctx, `SELECT `+s.e.JobArg("integration")+`, COUNT(*), `+s.e.UnixSeconds("MIN(created_at)")+`
-		FROM river_job WHERE queue = $1 AND state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
-		GROUP BY 1`, tandem.JobQueue)
+		FROM river_job WHERE state IN ('available', 'pending', 'retryable', 'running', 'scheduled')
+		GROUP BY 1`)
 	if err != nil {
 		return nil, s.e.Translate(fmt.Errorf("count jobs: %w", err))
 	}

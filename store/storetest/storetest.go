@@ -58,6 +58,10 @@ func Run(t *testing.T, open Opener) {
 		{"Resync", testResync},
 		{"ReconcileRuns", testReconcileRuns},
 		{"SyncStats", testSyncStats},
+		{"RetryDiscard", testRetryDiscard},
+		{"DiscardHoldsWaitingJob", testDiscardHoldsWaitingJob},
+		{"PauseResume", testPauseResume},
+		{"SharedQueueMoved", testSharedQueueMoved},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
