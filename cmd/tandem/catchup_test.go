@@ -1,17 +1,20 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"net/http/httptest"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	emulator "github.com/tandemsync/tandem/emulator/stripe"
 	"github.com/tandemsync/tandem/store/sqlite"
+	"github.com/tandemsync/tandem/store/sqlstore"
 )
 
 // TestStripeLostWebhooks: with 30% of the webhook deliveries lost, 300
@@ -134,5 +137,49 @@ func TestStripeCatchUpAfterDowntime(t *testing.T) {
 			}
 		}
 		return true
+	})
+}
+
+// TestStripeEventGapReconciles: a cursor older than Stripe's 30-day event
+// window falls back to a full reconciliation, which finds what changed in
+// between (here a customer whose events are gone).
+func TestStripeEventGapReconciles(t *testing.T) {
+	t.Parallel()
+	em, err := emulator.New(emulator.Config{SecretKey: stripeTestKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(em)
+	t.Cleanup(func() { srv.Close(); _ = em.Close() })
+	if _, err := em.Silent().CreateCustomer(emulator.CustomerParams{Name: str("made while away"),
+		Email: str("away@example.com")}); err != nil {
+		t.Fatal(err)
+	}
+	dbPath := filepath.Join(t.TempDir(), "tandem.db")
+	st, err := sqlite.Open(dbPath, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	db, err := sql.Open("sqlite", sqlite.DSN(dbPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	away := time.Now().Add(-31 * 24 * time.Hour)
+	if _, err := db.Exec(`INSERT INTO cursors (integration, cursor, updated_at) VALUES ('stripe', ?, ?)`,
+		strconv.FormatInt(away.Unix(), 10), away.UTC()); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+
+	api := runInProcess(t, map[string]string{"TANDEM_DATABASE_URL": "sqlite:" + dbPath, "STRIPE_SECRET_KEY": stripeTestKey,
+		"STRIPE_API_URL": srv.URL, "STRIPE_POLL_INTERVAL": "200ms", "STRIPE_RECONCILE_INTERVAL": "0"})
+	waitFor(t, 20*time.Second, "the customer made while away", func() bool {
+		var page struct{ Data []customer }
+		api.do("GET", "/customers?email=away@example.com", nil, &page)
+		return len(page.Data) == 1
 	})
 }
