@@ -147,12 +147,12 @@ func (s *Server) routes() {
 		Summary: "Records whose sync is parked with an error", Tags: []string{"Sync"}, Errors: []int{503}}, s.syncFailures)
 
 	huma.Register(s.api, huma.Operation{OperationID: "start-reconcile", Method: http.MethodPost,
-		Path: "/integrations/{integration}/reconcile", Summary: "Start a reconciliation run",
+		Path: "/integrations/{name}/reconcile", Summary: "Start a reconciliation run",
 		Description: "Compares every remote record with the local catalog and repairs the differences " +
 			"(or, with dry_run, only lists them). Answers at once with the run; read its progress and report by id.",
 		Tags: []string{"Integrations"}, DefaultStatus: http.StatusAccepted, Errors: []int{404, 503}}, s.startReconcile)
 	huma.Register(s.api, huma.Operation{OperationID: "get-reconcile", Method: http.MethodGet,
-		Path: "/integrations/{integration}/reconcile/{id}", Summary: "Progress and report of a reconciliation run",
+		Path: "/integrations/{name}/reconcile/{id}", Summary: "Progress and report of a reconciliation run",
 		Tags: []string{"Integrations"}, Errors: []int{404, 503}}, s.getReconcile)
 
 	huma.Register(s.api, huma.Operation{OperationID: "retry-sync-failure", Method: http.MethodPost, Path: "/sync/failures/{id}/retry",

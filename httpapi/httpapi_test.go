@@ -166,6 +166,9 @@ func TestBadInput(t *testing.T) {
 		{"failure of unknown kind", "POST", "/sync/failures/stripe:invoice:" + existing.ID + "/retry", nil, nil, 404, ""},
 		{"pause unknown integration", "POST", "/integrations/nope/pause", nil, nil, 404, ""},
 		{"resume unknown integration", "POST", "/integrations/nope/resume", nil, nil, 404, ""},
+		{"reconcile unknown integration", "POST", "/integrations/nope/reconcile", nil, nil, 404, ""},
+		{"reconcile dry_run not a bool", "POST", "/integrations/stripe/reconcile?dry_run=maybe", nil, nil, 422, "query.dry_run"},
+		{"unknown reconcile run", "GET", "/integrations/stripe/reconcile/run_nope", nil, nil, 404, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,12 +27,12 @@ type reconcileRunOutput struct {
 }
 
 type startReconcileInput struct {
-	Integration string `path:"integration" doc:"The integration's name" example:"stripe"`
+	Integration string `path:"name" doc:"The integration's name" example:"stripe"`
 	DryRun      bool   `query:"dry_run" doc:"Only list what would change"`
 }
 
 type reconcileRunInput struct {
-	Integration string `path:"integration" example:"stripe"`
+	Integration string `path:"name" example:"stripe"`
 	ID          string `path:"id" doc:"The run's id"`
 }
 

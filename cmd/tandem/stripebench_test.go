@@ -555,7 +555,7 @@ func applyBacklog(dbPath string) string {
 	if err := db.QueryRow(`SELECT count(*) FROM inbox`).Scan(&inbox); err != nil {
 		return err.Error()
 	}
-	rows, err := db.Query(`SELECT state, count(*) FROM river_job WHERE queue = 'apply' GROUP BY state ORDER BY state`)
+	rows, err := db.Query(`SELECT state, count(*) FROM river_job WHERE kind = 'apply' GROUP BY state ORDER BY state`)
 	if err != nil {
 		return err.Error()
 	}
