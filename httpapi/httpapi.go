@@ -157,7 +157,7 @@ func (s *Server) routes() {
 
 	huma.Register(s.api, huma.Operation{OperationID: "retry-sync-failure", Method: http.MethodPost, Path: "/sync/failures/{id}/retry",
 		Summary: "Push a parked record again", Tags: []string{"Sync"}, DefaultStatus: http.StatusNoContent,
-		Errors: []int{404, 409, 422, 503}}, s.retryFailure)
+		Errors: []int{404, 422, 503}}, s.retryFailure)
 	huma.Register(s.api, huma.Operation{OperationID: "discard-sync-failure", Method: http.MethodDelete, Path: "/sync/failures/{id}",
 		Summary: "Give up on a parked record's current version", Tags: []string{"Sync"}, DefaultStatus: http.StatusNoContent,
 		Errors: []int{404, 422, 503}}, s.discardFailure)

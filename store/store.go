@@ -16,6 +16,9 @@ type Store interface {
 	tandem.Catalog
 	syncer.Store
 	syncer.ReconcileStore
+	// Prune deletes what is past its retention: events already applied,
+	// idempotency keys, reconciliation runs.
+	Prune(ctx context.Context) error
 	// ReconcileRun returns a run of an integration's reconciliation.
 	ReconcileRun(ctx context.Context, integration, id string) (*tandem.ReconcileRun, error)
 	// ReceiveEvents durably stores verified inbound events, once each, and

@@ -66,6 +66,8 @@ func (p *program) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("start workers: %w", err)
 	}
 
+	go prune(ctx, st, logger, pruneInterval)
+
 	var sources []tandem.Source
 	for _, in := range integrations {
 		if src, ok := in.(tandem.Source); ok {
@@ -106,6 +108,26 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	p.stopWorkers(st, cfg)
 	logger.Info("stopped")
 	return nil
+}
+
+// pruneInterval is how often serve deletes what is past its retention.
+const pruneInterval = time.Hour
+
+// prune deletes what is past its retention (store.Store.Prune) now and every
+// interval until ctx ends. Every process sharing a database may do it.
+func prune(ctx context.Context, st store.Store, logger *slog.Logger, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := st.Prune(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("prune", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // newSyncer is the sync engine cfg configures; observer (nil: none) hears

@@ -9,39 +9,17 @@ import (
 
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tandemsync/tandem"
 )
 
 // RetryFailure gives a parked push another run: in one transaction the
 // link of ref to integration goes back to pending with no attempts counted
-// (its last error stays until a push succeeds) and a push job is enqueued.
-// ENOTFOUND when that link is not parked.
+// (its last error stays until a push succeeds) and a push job is enqueued
+// (or, if a write since the failure already has one waiting or running, that
+// one pushes the record's latest state). ENOTFOUND when that link is not
+// parked.
 func (s *Store[TTx]) RetryFailure(ctx context.Context, integration string, ref tandem.Ref) error {
-	// The run that parked the link records the failure just before its job
-	// ends; while it has not ended, its job absorbs the new one. Try again
-	// for a little while.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		err := s.retryFailure(ctx, integration, ref)
-		if !errors.Is(err, errPushFinishing) {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return tandem.Errorf(tandem.ECONFLICT, "a push of %s is still running; try again", tandem.FailureID(integration, ref))
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-var errPushFinishing = errors.New("the push that parked the record is still running")
-
-func (s *Store[TTx]) retryFailure(ctx context.Context, integration string, ref tandem.Ref) error {
 	return s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
 		if err := s.lockFailure(ctx, q, integration, ref); err != nil {
 			return err
@@ -51,16 +29,9 @@ func (s *Store[TTx]) retryFailure(ctx context.Context, integration string, ref t
 			integration, string(ref.Kind), ref.ID, s.now()); err != nil {
 			return fmt.Errorf("retry failure: %w", err)
 		}
-		job := pushJob(integration, ref)
-		res, err := s.river.InsertTx(ctx, tx, job.Args, job.InsertOpts)
-		switch {
-		case err != nil:
+		if _, err := s.river.InsertManyTx(ctx, tx, []river.InsertManyParams{pushJob(integration, ref)}); err != nil {
 			return fmt.Errorf("enqueue push: %w", err)
-		case res.UniqueSkippedAsDuplicate && res.Job.State == rivertype.JobStateRunning:
-			return errPushFinishing
 		}
-		// Any other live job (a write landed after the failure) pushes the
-		// record's latest state anyway.
 		return nil
 	})
 }

@@ -108,7 +108,7 @@ func testDiscardHoldsWaitingJob(t *testing.T, open Opener) {
 	if err := e.st.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
-	waitJobs(t, e, "completed", 1)
+	waitJobs(t, e, "completed", 2) // the parked one, then the one held back
 	if p := e.in.PushesOf(c.ID); len(p) != 0 {
 		t.Fatalf("discarded version pushed: %+v", p)
 	}

@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReconcileReads", testReconcileReads},
 		{"Resync", testResync},
 		{"ReconcileRuns", testReconcileRuns},
+		{"Prune", testPrune},
 		{"SyncStats", testSyncStats},
 		{"RetryDiscard", testRetryDiscard},
 		{"DiscardHoldsWaitingJob", testDiscardHoldsWaitingJob},
