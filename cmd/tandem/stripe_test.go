@@ -296,7 +296,9 @@ func TestStripeFaultyAPI(t *testing.T) {
 		if i%3 == 0 {
 			want += " renamed"
 		}
-		waitFor(t, 60*time.Second, id+" in Stripe", func() bool {
+		// Retries back off from 1 s, doubling: a record unlucky enough to
+		// meet several faults in a row on a loaded machine takes a while.
+		waitFor(t, 2*time.Minute, id+" in Stripe", func() bool {
 			got := e.stripeOf(id)
 			return len(got) == 1 && got[0].Name == want && e.linkStatus(id) == "synced"
 		})
