@@ -68,6 +68,11 @@ Try it:
     then reload the Stripe page: Ada is there, with her tandem_id.
   Edit or create a customer on the Stripe page, then:
   curl -s %[4]s/customers
-    shows the change. Everything is gone when you stop (Ctrl-C).
+    shows the change.
+  curl -s -X POST %[4]s/integrations/stripe/reconcile
+    compares both sides in full and repairs any difference; GET its id for the report.
+  curl -s %[4]s/metrics | grep ^tandem_
+    sync lag, queue depth, Stripe calls.
+Everything is gone when you stop (Ctrl-C).
 
 `
