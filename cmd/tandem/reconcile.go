@@ -163,7 +163,10 @@ type runBar struct {
 
 func newRunBar(w io.Writer) *runBar {
 	return &runBar{w: w, start: time.Now(), bar: progressbar.NewOptions64(-1, progressbar.OptionSetWriter(w),
-		progressbar.OptionSpinnerType(14), progressbar.OptionThrottle(100*time.Millisecond),
+		// No spinner ticker: its goroutine reads the bar's state unlocked
+		// (a data race); the spinner moves on each update instead.
+		progressbar.OptionSpinnerType(14), progressbar.OptionSetSpinnerChangeInterval(0),
+		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionSetElapsedTime(true))}
 }
 
