@@ -103,8 +103,9 @@ func nameToLocal(ct Contact, c *tandem.Customer) { c.Name = JoinName(ct["FirstNa
 // is the LastName and the words before it the FirstName ("Mary Ann Smith"
 // is "Mary Ann" + "Smith"); a one-word name is the LastName alone; an empty
 // name is NoName, since Salesforce requires a LastName. Spaces around the
-// name and between the two parts are dropped, as Salesforce trims its text
-// fields; spaces inside the FirstName are kept.
+// name and between the two parts are dropped (two fields cannot keep them:
+// "Ada  Lovelace" comes back as "Ada Lovelace"); spaces inside the
+// FirstName are kept.
 func SplitName(name string) (first, last string) {
 	name = strings.TrimSpace(name)
 	if name == "" {
