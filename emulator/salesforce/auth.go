@@ -56,6 +56,11 @@ func (e *Emulator) token(w http.ResponseWriter, r *http.Request) {
 	token := e.cfg.OrgID[:15] + "!" + randomString(96)
 	now := e.now()
 	e.mu.Lock()
+	for t, s := range e.sessions { // forget the expired ones
+		if e.expired(s, now) {
+			delete(e.sessions, t)
+		}
+	}
 	e.sessions[token] = &session{user: e.cfg.IntegrationUserID, lastUsed: now}
 	e.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]string{
@@ -170,12 +175,17 @@ func (e *Emulator) authenticate(r *http.Request) (user string, ok bool) {
 		return "", false
 	}
 	now := e.now()
-	if now.Sub(s.lastUsed) >= e.cfg.SessionTimeout {
+	if e.expired(s, now) {
 		delete(e.sessions, token)
 		return "", false
 	}
 	s.lastUsed = now
 	return s.user, true
+}
+
+// expired reports whether s has gone unused for the session timeout.
+func (e *Emulator) expired(s *session, now time.Time) bool {
+	return now.Sub(s.lastUsed) >= e.cfg.SessionTimeout
 }
 
 // baseURL is the scheme and host r came to.

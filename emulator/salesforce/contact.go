@@ -212,23 +212,19 @@ func (e *Emulator) remove(id, user string) *Error {
 
 // upsert creates or updates the Contact whose external id is value.
 func (e *Emulator) upsert(value string, fs Fields, user string) (c *Contact, created bool, err *Error) {
-	if v, ok := fs[e.externalIDField]; ok && !equalFold(v, value) {
-		return nil, false, badRequest("INVALID_FIELD",
-			"The value of the external id field in the body does not match the value in the URL: %s", e.externalIDField)
+	out := Fields{e.externalIDField: value}
+	for k, v := range fs {
+		if !equalFold(k, e.externalIDField) {
+			out[k] = v
+		} else if !equalFold(v, value) {
+			return nil, false, badRequest("INVALID_FIELD",
+				"The value of the external id field in the body does not match the value in the URL: %s", e.externalIDField)
+		}
 	}
-	fs = cloneFields(fs)
-	fs[e.externalIDField] = value
+	fs = out
 	if c, ok := e.byExternalID(value); ok {
 		return c, false, e.update(c, fs, user)
 	}
 	c, err = e.create(fs, user)
 	return c, err == nil, err
-}
-
-func cloneFields(fs Fields) Fields {
-	out := make(Fields, len(fs)+1)
-	for k, v := range fs {
-		out[k] = v
-	}
-	return out
 }

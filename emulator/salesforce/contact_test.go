@@ -87,6 +87,7 @@ func TestUpsertErrors(t *testing.T) {
 		{"read-only field", "/Tandem_Id__c/a", map[string]any{"LastName": "X", "SystemModstamp": "x"}, 400, "INVALID_FIELD_FOR_INSERT_UPDATE"},
 		{"not a string", "/Tandem_Id__c/a", map[string]any{"LastName": 7}, 400, "JSON_PARSER_ERROR"},
 		{"other external id in the body", "/Tandem_Id__c/a", map[string]any{"LastName": "X", "Tandem_Id__c": "b"}, 400, "INVALID_FIELD"},
+		{"other external id in the body, other case", "/Tandem_Id__c/a", map[string]any{"LastName": "X", "tandem_id__c": "b"}, 400, "INVALID_FIELD"},
 		{"not the external id field", "/Email/a@example.com", map[string]any{"LastName": "X"}, 404, "NOT_FOUND"},
 		{"updateOnly of a missing record", "/Tandem_Id__c/a?updateOnly=true", map[string]any{"LastName": "X"}, 404, "NOT_FOUND"},
 		{"another object", "x", nil, 404, "NOT_FOUND"},
