@@ -150,7 +150,7 @@ func (s *Server) routes() {
 		Path: "/integrations/{name}/reconcile", Summary: "Start a reconciliation run",
 		Description: "Compares every remote record with the local catalog and repairs the differences " +
 			"(or, with dry_run, only lists them). Answers at once with the run; read its progress and report by id.",
-		Tags: []string{"Integrations"}, DefaultStatus: http.StatusAccepted, Errors: []int{404, 503}}, s.startReconcile)
+		Tags: []string{"Integrations"}, DefaultStatus: http.StatusAccepted, Errors: []int{404, 409, 503}}, s.startReconcile)
 	huma.Register(s.api, huma.Operation{OperationID: "get-reconcile", Method: http.MethodGet,
 		Path: "/integrations/{name}/reconcile/{id}", Summary: "Progress and report of a reconciliation run",
 		Tags: []string{"Integrations"}, Errors: []int{404, 503}}, s.getReconcile)

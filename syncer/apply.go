@@ -110,9 +110,14 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 // against the link's base.
 func (s *Syncer) merge(ctx context.Context, src tandem.Source, local *tandem.Customer, link *tandem.Link, ch *tandem.RemoteChange, update *tandem.LinkUpdate) error {
 	name := src.Name()
-	// No base yet (a link-up): a field only one side holds is kept, and
-	// different values on both sides are a conflict.
-	base := &tandem.Customer{}
+	// No base yet. Our own record (it carries our id: its create's echo)
+	// is as we wrote it, so the local changes since win. A record matched to
+	// ours at link-up: a field only one side holds is kept, and different
+	// values on both sides are a conflict.
+	base := ch.Customer
+	if ch.LocalID != local.ID {
+		base = &tandem.Customer{}
+	}
 	if link != nil && len(link.Base) > 0 {
 		b, err := src.Snapshot(ch.Kind, link.Base)
 		if err != nil {

@@ -96,6 +96,11 @@ func (s *Syncer) reconcileGap(ctx context.Context, name, cursor string) error {
 		return nil
 	}
 	run, err := st.StartReconcile(ctx, name, false, true)
+	if tandem.ErrorCode(err) == tandem.ECONFLICT {
+		s.logger.WarnContext(ctx, "events lost while Tandem was away; a full reconciliation is running",
+			"integration", name, "cursor", cursor, "reason", err)
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("start reconciliation: %w", err)
 	}

@@ -46,7 +46,8 @@ type ReconcileOptions struct {
 // email matching on) whose email matches exactly one unlinked record on each
 // side, are linked; several candidates are reported as ambiguous and left
 // alone. Parked records are left to the operator. The run is updated in
-// place; the error says why it could not finish.
+// place and saved as it goes (at least every second) and at its end; the
+// error says why it could not finish.
 func (s *Syncer) Reconcile(ctx context.Context, run *tandem.ReconcileRun, opts ReconcileOptions) error {
 	st, ok := s.store.(ReconcileStore)
 	if !ok {
@@ -59,7 +60,7 @@ func (s *Syncer) Reconcile(ctx context.Context, run *tandem.ReconcileRun, opts R
 	if run.Progress.Repairs == nil {
 		run.Progress.Repairs = map[string]int{}
 	}
-	r := &reconciler{s: s, st: st, src: src, run: run, opts: opts, start: time.Now(),
+	r := &reconciler{s: s, st: st, src: src, run: run, opts: opts, start: time.Now(), saved: time.Now(),
 		matchEmail: s.matchEmail[run.Integration], seen: map[string]struct{}{}, matched: map[string]struct{}{},
 		deferred: map[string]struct{}{}, remoteEmails: map[string]int{}, ambiguous: map[string]struct{}{}}
 	err := r.walk(ctx)
@@ -68,7 +69,12 @@ func (s *Syncer) Reconcile(ctx context.Context, run *tandem.ReconcileRun, opts R
 	if err != nil {
 		run.Status, run.Error = tandem.RunFailed, err.Error()
 	}
-	r.report()
+	if opts.Progress != nil {
+		opts.Progress(run)
+	}
+	if saveErr := st.SaveReconcileRun(context.WithoutCancel(ctx), run); saveErr != nil {
+		err = errors.Join(err, saveErr)
+	}
 	s.logger.InfoContext(ctx, "reconciled", "integration", run.Integration, "run", run.ID, "dry_run", opts.DryRun,
 		"status", run.Status, "remote", run.Progress.RemoteScanned, "local", run.Progress.LocalScanned,
 		"repairs", run.Progress.Repairs, "error", run.Error)
@@ -83,6 +89,7 @@ type reconciler struct {
 	run        *tandem.ReconcileRun
 	opts       ReconcileOptions
 	start      time.Time
+	saved      time.Time // when the run was last saved
 	matchEmail bool
 	// seen holds the remote ids listed; matched the local ids linked in
 	// this run; deferred the unlinked remote records to match by email once
@@ -115,7 +122,7 @@ func (r *reconciler) walk(ctx context.Context) error {
 			}
 		}
 		r.run.Progress.LocalScanned += len(page)
-		r.report()
+		r.report(ctx)
 		if len(page) < localPageSize {
 			return nil
 		}
@@ -135,7 +142,7 @@ func (r *reconciler) eachRemotePage(ctx context.Context, fn func(context.Context
 		if err := fn(ctx, page); err != nil {
 			return err
 		}
-		r.report()
+		r.report(ctx)
 		if next == "" {
 			return nil
 		}
@@ -263,14 +270,15 @@ func (r *reconciler) unlinked(ctx context.Context, ch *tandem.RemoteChange) erro
 		case len(candidates) == 1:
 			local := candidates[0]
 			r.matched[local.ID] = struct{}{}
-			byEmail := *ch
-			byEmail.LocalID = local.ID
 			return r.repair(ctx, tandem.RepairLink, local.ID, ch.RemoteID, "by email", func() error {
-				if err := r.s.apply(ctx, r.src, &byEmail); err != nil {
+				// Link them, then apply the remote record like news of it:
+				// merged with no base, and pushed back with our id.
+				ref := tandem.Ref{Kind: ch.Kind, ID: local.ID}
+				if err := r.s.store.ConfirmLink(ctx, ref, 0, tandem.Write{Origin: r.run.Integration,
+					Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID}}); err != nil {
 					return err
 				}
-				// The remote record does not carry our id yet: push it.
-				return r.st.Resync(ctx, r.run.Integration, tandem.Ref{Kind: ch.Kind, ID: local.ID}, ch.Base)
+				return r.s.apply(ctx, r.src, ch)
 			})
 		}
 	}
@@ -368,9 +376,18 @@ func (r *reconciler) repair(ctx context.Context, action, localID, remoteID, deta
 	return nil
 }
 
-func (r *reconciler) report() {
+// report tells opts.Progress how the run goes, and saves it every second
+// (what shows the run alive to the API and to other processes).
+func (r *reconciler) report(ctx context.Context) {
 	if r.opts.Progress != nil {
 		r.opts.Progress(r.run)
+	}
+	if time.Since(r.saved) < time.Second {
+		return
+	}
+	r.saved = time.Now()
+	if err := r.st.SaveReconcileRun(ctx, r.run); err != nil {
+		r.s.logger.WarnContext(ctx, "save reconcile progress", "run", r.run.ID, "error", err)
 	}
 }
 
@@ -422,23 +439,16 @@ func (w *reconcileWorker) Work(ctx context.Context, job *river.Job[tandem.Reconc
 		Status: tandem.RunRunning, StartedAt: job.CreatedAt}
 	if run.ID == "" {
 		started, err := st.StartReconcile(ctx, args.Integration, args.DryRun, false)
+		if tandem.ErrorCode(err) == tandem.ECONFLICT {
+			s.logger.InfoContext(ctx, "periodic reconciliation skipped", "integration", args.Integration, "reason", err)
+			return nil
+		}
 		if err != nil {
 			return err
 		}
 		run = started
 	}
-	lastSaved := time.Now()
-	err := s.Reconcile(ctx, run, ReconcileOptions{DryRun: args.DryRun, Progress: func(run *tandem.ReconcileRun) {
-		if time.Since(lastSaved) >= time.Second {
-			lastSaved = time.Now()
-			if err := st.SaveReconcileRun(ctx, run); err != nil {
-				s.logger.WarnContext(ctx, "save reconcile progress", "run", run.ID, "error", err)
-			}
-		}
-	}})
-	if saveErr := st.SaveReconcileRun(context.WithoutCancel(ctx), run); saveErr != nil {
-		return errors.Join(err, saveErr)
-	}
+	err := s.Reconcile(ctx, run, ReconcileOptions{DryRun: args.DryRun})
 	if err != nil {
 		return river.JobCancel(err) // recorded on the run; the next one starts afresh
 	}

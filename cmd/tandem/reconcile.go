@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -100,9 +99,6 @@ func (p *program) runReconcile(ctx context.Context, name string, args []string) 
 	err = newSyncer(st, integrations, cfg, logger, nil).Reconcile(ctx, run, syncer.ReconcileOptions{DryRun: dryRun,
 		Progress: bar.update})
 	bar.finish()
-	if saveErr := st.SaveReconcileRun(context.WithoutCancel(ctx), run); saveErr != nil {
-		err = errors.Join(err, saveErr)
-	}
 	return run, err
 }
 

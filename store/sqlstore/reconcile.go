@@ -124,21 +124,43 @@ func (s *Store[TTx]) Resync(ctx context.Context, integration string, ref tandem.
 	})
 }
 
+// AbandonedAfter is how long a running reconciliation may go without
+// saving its progress (it saves at least every second) before it counts as
+// abandoned by a process that stopped.
+const AbandonedAfter = 2 * time.Minute
+
 // StartReconcile records a new run of integration's reconciliation and, when
-// enqueue is set, the job that will carry it out, in one transaction.
+// enqueue is set, the job that will carry it out, in one transaction. While
+// another run of the integration is alive it answers ECONFLICT naming it;
+// runs abandoned by a stopped process are marked failed.
 func (s *Store[TTx]) StartReconcile(ctx context.Context, integration string, dryRun, enqueue bool) (*tandem.ReconcileRun, error) {
+	now := s.now()
 	run := &tandem.ReconcileRun{ID: newRunID(), Integration: integration, DryRun: dryRun, Status: tandem.RunRunning,
-		StartedAt: s.now(), Progress: tandem.ReconcileProgress{Repairs: map[string]int{}}}
+		StartedAt: now, Progress: tandem.ReconcileProgress{Repairs: map[string]int{}}}
 	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
+		if err := q.Exec(ctx, `UPDATE reconcile_runs SET status = 'failed', finished_at = $2, updated_at = $2,
+			error = 'abandoned: its process stopped' WHERE integration = $1 AND status = 'running' AND updated_at < $3`,
+			integration, now, now.Add(-AbandonedAfter)); err != nil {
+			return fmt.Errorf("close abandoned runs: %w", err)
+		}
+		var live string
+		err := q.QueryRow(ctx, `SELECT id FROM reconcile_runs WHERE integration = $1 AND status = 'running'`,
+			integration).Scan(&live)
+		switch {
+		case err == nil:
+			return tandem.Errorf(tandem.ECONFLICT, "reconcile run %s of %s is still running", live, integration)
+		case !errors.Is(err, ErrNoRows):
+			return fmt.Errorf("find a live run: %w", err)
+		}
 		if err := q.Exec(ctx, `INSERT INTO reconcile_runs (id, integration, dry_run, status, error, started_at,
-			progress, actions) VALUES ($1, $2, $3, $4, '', $5, '{}', '[]')`,
+			updated_at, progress, actions) VALUES ($1, $2, $3, $4, '', $5, $5, '{}', '[]')`,
 			run.ID, integration, dryRun, run.Status, run.StartedAt); err != nil {
 			return fmt.Errorf("insert reconcile run: %w", err)
 		}
 		if !enqueue {
 			return nil
 		}
-		_, err := s.river.InsertTx(ctx, tx, tandem.ReconcileArgs{Integration: integration, RunID: run.ID, DryRun: dryRun},
+		_, err = s.river.InsertTx(ctx, tx, tandem.ReconcileArgs{Integration: integration, RunID: run.ID, DryRun: dryRun},
 			&river.InsertOpts{Queue: tandem.QueueOf(integration), MaxAttempts: 1})
 		return err
 	})
@@ -164,7 +186,8 @@ func (s *Store[TTx]) SaveReconcileRun(ctx context.Context, run *tandem.Reconcile
 	}
 	return s.inTx(ctx, Relaxed, func(_ TTx, q Querier) error {
 		if err := q.Exec(ctx, `UPDATE reconcile_runs SET status = $1, error = $2, finished_at = $3, progress = $4,
-			actions = $5 WHERE id = $6`, run.Status, run.Error, finished, string(progress), string(actions), run.ID); err != nil {
+			actions = $5, updated_at = $7 WHERE id = $6`, run.Status, run.Error, finished, string(progress), string(actions),
+			run.ID, s.now()); err != nil {
 			return fmt.Errorf("save reconcile run: %w", err)
 		}
 		return nil

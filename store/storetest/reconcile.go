@@ -2,10 +2,12 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tandemsync/tandem"
+	"github.com/tandemsync/tandem/store/sqlstore"
 )
 
 // testReconcileReads: the lookups reconciliation makes find records by
@@ -104,4 +106,42 @@ func testReconcileRuns(t *testing.T, open Opener) {
 	}
 	_, err = e.st.ReconcileRun(ctx, "other", run.ID)
 	wantCode(t, err, tandem.ENOTFOUND)
+}
+
+// testOneLiveRun: a second run of an integration is refused while one is
+// alive, and a run abandoned by a stopped process is closed as failed.
+func testOneLiveRun(t *testing.T, open Opener) {
+	var mu sync.Mutex
+	clock := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	e := newEnv(t, open, false, func(o *sqlstore.Options) { o.Now = now })
+	ctx := context.Background()
+	first, err := e.st.StartReconcile(ctx, "test", false, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.st.StartReconcile(ctx, "test", true, true)
+	wantCode(t, err, tandem.ECONFLICT)
+	if _, err := e.st.StartReconcile(ctx, "other", false, false); err != nil {
+		t.Fatalf("a run of another integration: %v", err)
+	}
+
+	mu.Lock()
+	clock = clock.Add(sqlstore.AbandonedAfter + time.Second)
+	mu.Unlock()
+	second, err := e.st.StartReconcile(ctx, "test", false, false)
+	if err != nil {
+		t.Fatalf("after the first run was abandoned: %v", err)
+	}
+	got, err := e.st.ReconcileRun(ctx, "test", first.ID)
+	if err != nil || got.Status != tandem.RunFailed || got.Error == "" || got.FinishedAt.IsZero() {
+		t.Fatalf("abandoned run = %+v, %v; want failed with a reason", got, err)
+	}
+	second.Status, second.FinishedAt = tandem.RunDone, now()
+	if err := e.st.SaveReconcileRun(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.StartReconcile(ctx, "test", false, false); err != nil {
+		t.Fatalf("after the second run finished: %v", err)
+	}
 }

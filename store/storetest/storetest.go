@@ -57,6 +57,7 @@ func Run(t *testing.T, open Opener) {
 		{"ReconcileReads", testReconcileReads},
 		{"Resync", testResync},
 		{"ReconcileRuns", testReconcileRuns},
+		{"OneLiveRun", testOneLiveRun},
 		{"Prune", testPrune},
 		{"SyncStats", testSyncStats},
 		{"RetryDiscard", testRetryDiscard},

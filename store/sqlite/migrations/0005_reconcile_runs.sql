@@ -7,6 +7,8 @@ CREATE TABLE reconcile_runs (
     error       TEXT NOT NULL,
     started_at  DATETIME NOT NULL,
     finished_at DATETIME,
+    updated_at  DATETIME NOT NULL, -- its last progress: a run not updated for long was abandoned
     progress    TEXT NOT NULL,
     actions     TEXT NOT NULL
 );
+CREATE INDEX reconcile_runs_running ON reconcile_runs (integration) WHERE status = 'running';
