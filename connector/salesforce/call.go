@@ -25,7 +25,7 @@ func (c *Connector) dataPath(resource string) string {
 	return "/services/data/v" + c.cfg.APIVersion + resource
 }
 
-// do makes one API call, named op for the observer:
+// do makes one API call, named op for the observer, inside the budget:
 // path is relative to the instance URL, body (unless nil) is sent as JSON,
 // and out (unless nil) receives the JSON of a successful answer. When the
 // session has ended, it signs in again and repeats the call once. It
@@ -37,6 +37,9 @@ func (c *Connector) do(ctx context.Context, op, method, path string, body, out a
 		if payload, err = json.Marshal(body); err != nil {
 			return 0, &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("salesforce: encode %s: %w", op, err)}
 		}
+	}
+	if err := c.budget.take(ctx); err != nil {
+		return 0, err
 	}
 	for attempt := 0; ; attempt++ {
 		cr, err := c.session.get(ctx)
@@ -94,6 +97,7 @@ func (c *Connector) send(ctx context.Context, cr credentials, method, path strin
 		return 0, nil, nil, &tandem.ProviderError{Class: tandem.Retry, Err: fmt.Errorf("salesforce: %s: %w", method, err)}
 	}
 	defer resp.Body.Close()
+	c.budget.observe(resp.Header)
 	answer, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		return 0, nil, nil, &tandem.ProviderError{Class: tandem.Retry, Err: fmt.Errorf("salesforce: read the answer: %w", err)}

@@ -1,7 +1,8 @@
 // Package salesforce is Tandem's connector to Salesforce Contacts: it signs in
 // with OAuth 2.0 (client credentials or JWT bearer, golang.org/x/oauth2),
 // writes local customers as Contacts by upsert on an external id field that
-// holds Tandem's id, and classifies every failure for the engine.
+// holds Tandem's id, classifies every failure for the engine, and keeps its
+// calls inside the org's daily API allocation.
 //
 // Salesforce sessions carry no expiry: when one ends (401
 // INVALID_SESSION_ID), the connector signs in again once for all its

@@ -50,6 +50,10 @@ type Config struct {
 	// ExternalIDField is the unique external id field holding Tandem's id
 	// (default DefaultExternalIDField).
 	ExternalIDField string
+	// DailyBudget, when positive, is the most API requests Tandem may make in
+	// any 24 hours; the connector refuses calls beyond it and slows down
+	// before it.
+	DailyBudget int
 	// HTTPClient, when set, replaces the default client (30 s timeout); it
 	// serves the token requests too.
 	HTTPClient *http.Client
@@ -108,6 +112,9 @@ func (cfg Config) Validate() error {
 			errs = append(errs, fmt.Errorf("salesforce: %q is not an API name", name))
 		}
 	}
+	if cfg.DailyBudget < 0 {
+		errs = append(errs, fmt.Errorf("salesforce: daily budget must not be negative, not %d", cfg.DailyBudget))
+	}
 	return errors.Join(errs...)
 }
 
@@ -136,6 +143,7 @@ type Connector struct {
 	cfg      Config
 	http     *http.Client
 	session  *session
+	budget   *budget
 	observer tandem.CallObserver
 }
 
@@ -150,7 +158,7 @@ func New(cfg Config) (*Connector, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Connector{cfg: cfg, http: hc, session: newSession(cfg, hc),
+	return &Connector{cfg: cfg, http: hc, session: newSession(cfg, hc), budget: newBudget(cfg.DailyBudget, time.Now),
 		observer: cfg.Observer}, nil
 }
 

@@ -23,6 +23,7 @@ func TestConfigValidate(t *testing.T) {
 		{"bad login URL", func(c *Config) { c.LoginURL = "login.salesforce.com" }, "not an http(s) URL"},
 		{"bad version", func(c *Config) { c.APIVersion = "v62" }, "not like 62.0"},
 		{"bad field", func(c *Config) { c.ExternalIDField = "Tandem Id" }, "not an API name"},
+		{"negative budget", func(c *Config) { c.DailyBudget = -1 }, "must not be negative"},
 	} {
 		cfg := ok
 		tc.edit(&cfg)
