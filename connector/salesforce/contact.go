@@ -41,18 +41,12 @@ func (c *Connector) pushCustomer(ctx context.Context, req *tandem.PushRequest) (
 		}
 		return &tandem.PushResult{RemoteID: link.RemoteID}, nil
 	}
-	if rec.Customer == nil {
-		return nil, &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("salesforce: customer %s has no fields", rec.Ref.ID)}
+	want, unchanged, err := c.contactToWrite(req)
+	if err != nil {
+		return nil, err
 	}
-	var prev Contact
-	if len(link.Base) > 0 {
-		if err := json.Unmarshal(link.Base, &prev); err != nil {
-			return nil, &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("salesforce: decode base: %w", err)}
-		}
-	}
-	want := c.contactOf(rec, prev)
 	remoteID := link.RemoteID
-	if remoteID != "" && prev != nil && maps.Equal(prev, want) {
+	if unchanged {
 		return result(remoteID, want)
 	}
 	id, err := c.upsert(ctx, rec.Ref.ID, want)
@@ -70,12 +64,25 @@ func (c *Connector) pushCustomer(ctx context.Context, req *tandem.PushRequest) (
 	return result(id, want)
 }
 
-// contactOf returns the Contact fields of a live customer record, with
-// Tandem's id in the external id field.
-func (c *Connector) contactOf(rec *tandem.Record, prev Contact) Contact {
+// contactToWrite returns the Contact fields of the live customer req
+// pushes, with Tandem's id in the external id field, and whether they
+// equal the link's base, so that a linked Contact needs no write.
+func (c *Connector) contactToWrite(req *tandem.PushRequest) (want Contact, unchanged bool, err error) {
+	rec := req.Record
+	if rec.Customer == nil {
+		return nil, false, &tandem.ProviderError{Class: tandem.Permanent,
+			Err: fmt.Errorf("salesforce: customer %s has no fields", rec.Ref.ID)}
+	}
+	var prev Contact
+	if len(req.Link.Base) > 0 {
+		if err := json.Unmarshal(req.Link.Base, &prev); err != nil {
+			return nil, false, &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("salesforce: decode base: %w", err)}
+		}
+	}
 	cust := *rec.Customer
 	cust.ID = rec.Ref.ID
-	return ToContact(&cust, c.cfg.ExternalIDField, prev)
+	want = ToContact(&cust, c.cfg.ExternalIDField, prev)
+	return want, req.Link.RemoteID != "" && prev != nil && maps.Equal(prev, want), nil
 }
 
 func result(remoteID string, written Contact) (*tandem.PushResult, error) {

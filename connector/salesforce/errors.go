@@ -94,6 +94,15 @@ func classify(status int, header http.Header, body []byte) *tandem.ProviderError
 	return pe
 }
 
+// classifyItem classifies the failure of one record of a composite call.
+func classifyItem(errs []apiError) *tandem.ProviderError {
+	pe := &tandem.ProviderError{Class: tandem.Permanent, Err: describe(0, errs, nil)}
+	if len(errs) > 0 && transientCodes[errs[0].code()] {
+		pe.Class = tandem.Retry
+	}
+	return pe
+}
+
 // describe is a failed answer as people read it: the status, and
 // Salesforce's errors, or the start of a body that holds none.
 func describe(status int, errs []apiError, body []byte) error {
