@@ -8,7 +8,11 @@
 // INVALID_SESSION_ID), the connector signs in again once for all its
 // goroutines and repeats the call once.
 //
+// Changes are read by polling (poll.go): SOQL on SystemModstamp with an
+// overlap window, and the deleted replication endpoint for deletes. The
+// connector has Decode, Fetch and Snapshot of tandem.Source but not Verify
+// yet: outbound messages (SOAP) are not handled.
+//
 // The field mapping (mapping.go) is the pure functions that turn a local
-// customer into the Contact fields Tandem writes and back. Polling and
-// outbound messages are not here yet.
+// customer into the Contact fields Tandem writes and back.
 package salesforce

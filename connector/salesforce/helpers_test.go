@@ -43,6 +43,14 @@ func pemKey(t testing.TB) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 }
 
+// clock is a settable clock, safe for concurrent use.
+type clock struct{ offset atomic.Int64 }
+
+var clockStart = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+func (c *clock) Now() time.Time      { return clockStart.Add(time.Duration(c.offset.Load())) }
+func (c *clock) Add(d time.Duration) { c.offset.Add(int64(d)) }
+
 // harness is a Salesforce emulator behind a real HTTP server, counting the
 // token requests it serves.
 type harness struct {

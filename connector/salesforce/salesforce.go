@@ -16,6 +16,11 @@ import (
 	"github.com/tandemsync/tandem"
 )
 
+var (
+	_ tandem.Integration = (*Connector)(nil)
+	_ tandem.Poller      = (*Connector)(nil)
+)
+
 // Name is the integration's name: the origin of changes from Salesforce and
 // the name of its links.
 const Name = "salesforce"
@@ -145,6 +150,7 @@ type Connector struct {
 	session  *session
 	budget   *budget
 	observer tandem.CallObserver
+	now      func() time.Time // the clock of polls
 }
 
 // New returns a connector for cfg. It makes no call: it signs in at the
@@ -159,7 +165,7 @@ func New(cfg Config) (*Connector, error) {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	return &Connector{cfg: cfg, http: hc, session: newSession(cfg, hc), budget: newBudget(cfg.DailyBudget, time.Now),
-		observer: cfg.Observer}, nil
+		observer: cfg.Observer, now: time.Now}, nil
 }
 
 // Name implements tandem.Integration.

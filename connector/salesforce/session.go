@@ -30,13 +30,15 @@ type session struct {
 	mu       sync.Mutex
 	token    string
 	instance string
+	user     string // the integration user's id, from the identity URL
 	gen      uint64 // counts sign-ins: which token a caller was refused with
 }
 
-// credentials is a session's current token, its API base and generation.
+// credentials is a session's current token, its API base, its user and
+// generation.
 type credentials struct {
-	token, instance string
-	gen             uint64
+	token, instance, user string
+	gen                   uint64
 }
 
 func newSession(cfg Config, hc *http.Client) *session {
@@ -73,9 +75,12 @@ func (s *session) get(ctx context.Context) (credentials, error) {
 				Err: errors.New("salesforce: sign-in: the token answer holds no access token or instance_url")}
 		}
 		s.token, s.instance = tok.AccessToken, strings.TrimSuffix(instance, "/")
+		// The identity URL ends in /id/{org id}/{user id}.
+		identity, _ := tok.Extra("id").(string)
+		s.user = identity[strings.LastIndex(identity, "/")+1:]
 		s.gen++
 	}
-	return credentials{token: s.token, instance: s.instance, gen: s.gen}, nil
+	return credentials{token: s.token, instance: s.instance, user: s.user, gen: s.gen}, nil
 }
 
 // expired drops the token of generation gen, which Salesforce refused; a
