@@ -3,6 +3,7 @@ package salesforce
 import (
 	"encoding/json"
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -151,5 +152,45 @@ func TestPushOtherKind(t *testing.T) {
 	_, err := h.connector(t, nil).Push(t.Context(), req)
 	if pe := providerError(t, err); pe.Class != tandem.Permanent {
 		t.Errorf("class %v, want Permanent", pe.Class)
+	}
+}
+
+// recorder is a tandem.CallObserver keeping what it hears.
+type recorder struct {
+	mu    sync.Mutex
+	calls []string
+}
+
+func (r *recorder) ProviderCall(integration, op, outcome string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, integration+" "+op+" "+outcome)
+}
+
+func TestObserver(t *testing.T) {
+	h := newHarness(t, salesforce.Config{})
+	rec := &recorder{}
+	c := h.connector(t, func(cfg *Config) { cfg.Observer = rec })
+	req := customerPush("tdmc_1", 1, tandem.Customer{Name: "Ada"})
+	res, err := c.Push(t.Context(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.em.UI().DeleteContact(res.RemoteID); err != nil {
+		t.Fatal(err)
+	}
+	req.Record.Deleted, req.Link.RemoteID = true, res.RemoteID
+	if _, err := c.Push(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.em.SetFaults(salesforce.Faults{Unavailable: salesforce.Chance{Every: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Push(t.Context(), customerPush("tdmc_2", 1, tandem.Customer{Name: "Bo"})); err == nil {
+		t.Fatal("no error from a 503")
+	}
+	want := []string{"salesforce upsert ok", "salesforce delete not_found", "salesforce upsert retry"}
+	if diff := cmp.Diff(want, rec.calls); diff != "" {
+		t.Errorf("calls (-want +got):\n%s", diff)
 	}
 }
