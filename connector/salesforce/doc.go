@@ -1,7 +1,18 @@
-// Package salesforce will be Tandem's connector to Salesforce Contacts. For
-// now it holds only the field mapping (mapping.go): the pure functions that
-// turn a local customer into the Contact fields Tandem writes and back. The
-// connector proper (OAuth sessions, upsert by external id, composite
-// batches, polling and outbound messages) comes next, against the emulator
-// in emulator/salesforce.
+// Package salesforce is Tandem's connector to Salesforce Contacts: it signs in
+// with OAuth 2.0 (client credentials or JWT bearer, golang.org/x/oauth2),
+// writes local customers as Contacts by upsert on an external id field that
+// holds Tandem's id, classifies every failure for the engine, and keeps its
+// calls inside the org's daily API allocation.
+//
+// Salesforce sessions carry no expiry: when one ends (401
+// INVALID_SESSION_ID), the connector signs in again once for all its
+// goroutines and repeats the call once.
+//
+// Changes are read by polling (poll.go): SOQL on SystemModstamp with an
+// overlap window, and the deleted replication endpoint for deletes. The
+// connector has Decode, Fetch and Snapshot of tandem.Source but not Verify
+// yet: outbound messages (SOAP) are not handled.
+//
+// The field mapping (mapping.go) is the pure functions that turn a local
+// customer into the Contact fields Tandem writes and back.
 package salesforce
