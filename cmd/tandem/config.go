@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tandemsync/tandem/connector/salesforce"
 )
 
 // Config is the whole configuration of a Tandem process. Every field comes
@@ -35,6 +37,20 @@ type Config struct {
 	StripePollInterval  time.Duration
 	StripeReconcile     time.Duration // interval of the periodic reconciliation
 	StripeLinkMatch     string        // "email" or "off"
+
+	// Salesforce integration: on when SalesforceClientID is set. Client
+	// credentials (SalesforceClientSecret) or JWT bearer (SalesforceUsername
+	// and the PEM key in SalesforcePrivateKeyFile).
+	SalesforceClientID        string
+	SalesforceClientSecret    string
+	SalesforceUsername        string
+	SalesforcePrivateKeyFile  string
+	SalesforceLoginURL        string
+	SalesforceAPIVersion      string
+	SalesforceObject          string
+	SalesforceExternalIDField string
+	SalesforcePollInterval    time.Duration
+	SalesforceDailyBudget     int // 0: no budget of Tandem's own
 }
 
 // setting is one configuration entry: its variable, its flag, and where it goes.
@@ -61,6 +77,12 @@ func (c *Config) settings() []setting {
 		StripeReconcile:    time.Hour,
 		StripeLinkMatch:    "email",
 		ConflictPolicy:     "newest",
+
+		SalesforceLoginURL:        salesforce.DefaultLoginURL,
+		SalesforceAPIVersion:      salesforce.DefaultAPIVersion,
+		SalesforceObject:          salesforce.DefaultObject,
+		SalesforceExternalIDField: salesforce.DefaultExternalIDField,
+		SalesforcePollInterval:    10 * time.Second,
 	}
 	return []setting{
 		{env: "TANDEM_ADDR", flag: "addr", usage: "address the API listens on", value: (*stringValue)(&c.Addr)},
@@ -77,7 +99,7 @@ func (c *Config) settings() []setting {
 		{env: "TANDEM_SHUTDOWN_TIMEOUT", flag: "shutdown-timeout",
 			usage: "how long a stop waits for requests and jobs in flight", value: (*durationValue)(&c.ShutdownTimeout)},
 		{env: "TANDEM_CONFLICT_POLICY", flag: "conflict-policy",
-			usage: "who wins a field both sides changed: newest, local, or an integration (stripe)",
+			usage: "who wins a field both sides changed: newest, local, or an integration (stripe, salesforce)",
 			value: (*stringValue)(&c.ConflictPolicy)},
 		{env: "STRIPE_WEBHOOK_SECRET", flag: "stripe-webhook-secret", secret: true,
 			usage: "whsec_ secret(s) of the Stripe webhook endpoint, comma-separated while rotating",
@@ -96,6 +118,29 @@ func (c *Config) settings() []setting {
 		{env: "STRIPE_LINK_MATCH", flag: "stripe-link-match",
 			usage: "how unlinked records are matched after their tandem_id: email, or off",
 			value: (*stringValue)(&c.StripeLinkMatch)},
+		{env: "SALESFORCE_CLIENT_ID", flag: "salesforce-client-id",
+			usage: "consumer key of the Salesforce External Client App; turns the Salesforce integration on",
+			value: (*stringValue)(&c.SalesforceClientID)},
+		{env: "SALESFORCE_CLIENT_SECRET", flag: "salesforce-client-secret", secret: true,
+			usage: "its consumer secret (client credentials grant)", value: (*stringValue)(&c.SalesforceClientSecret)},
+		{env: "SALESFORCE_USERNAME", flag: "salesforce-username",
+			usage: "the integration user (JWT bearer grant, with SALESFORCE_PRIVATE_KEY_FILE)",
+			value: (*stringValue)(&c.SalesforceUsername)},
+		{env: "SALESFORCE_PRIVATE_KEY_FILE", flag: "salesforce-private-key-file",
+			usage: "PEM file of the RSA key that signs the JWT bearer grant", value: (*stringValue)(&c.SalesforcePrivateKeyFile)},
+		{env: "SALESFORCE_LOGIN_URL", flag: "salesforce-login-url",
+			usage: "serves the token endpoint (a My Domain URL in practice)", value: (*stringValue)(&c.SalesforceLoginURL)},
+		{env: "SALESFORCE_API_VERSION", flag: "salesforce-api-version", usage: "Salesforce REST API version",
+			value: (*stringValue)(&c.SalesforceAPIVersion)},
+		{env: "SALESFORCE_OBJECT", flag: "salesforce-object", usage: "the sObject customers are written as",
+			value: (*stringValue)(&c.SalesforceObject)},
+		{env: "SALESFORCE_EXTERNAL_ID_FIELD", flag: "salesforce-external-id-field",
+			usage: "the unique external id field holding Tandem's id", value: (*stringValue)(&c.SalesforceExternalIDField)},
+		{env: "SALESFORCE_POLL_INTERVAL", flag: "salesforce-poll-interval",
+			usage: "how often Salesforce is read for changes (0: never)", value: (*durationValue)(&c.SalesforcePollInterval)},
+		{env: "SALESFORCE_DAILY_BUDGET", flag: "salesforce-daily-budget",
+			usage: "most Salesforce API requests Tandem may make in 24 hours (0: no budget of its own)",
+			value: (*intValue)(&c.SalesforceDailyBudget)},
 	}
 }
 
@@ -172,15 +217,69 @@ func (c *Config) Validate() error {
 		if c.StripeSecretKey == "" {
 			return errors.New("TANDEM_CONFLICT_POLICY=stripe needs the Stripe integration (STRIPE_SECRET_KEY)")
 		}
+	case "salesforce":
+		if c.SalesforceClientID == "" {
+			return errors.New("TANDEM_CONFLICT_POLICY=salesforce needs the Salesforce integration (SALESFORCE_CLIENT_ID)")
+		}
 	default:
-		return fmt.Errorf("TANDEM_CONFLICT_POLICY %q: want newest, local or stripe", c.ConflictPolicy)
+		return fmt.Errorf("TANDEM_CONFLICT_POLICY %q: want newest, local, stripe or salesforce", c.ConflictPolicy)
 	}
 	if c.StripeAPIURL != "" {
-		if u, err := url.Parse(c.StripeAPIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("STRIPE_API_URL %q: want http(s)://host", c.StripeAPIURL)
+		if err := checkHTTPURL("STRIPE_API_URL", c.StripeAPIURL); err != nil {
+			return err
 		}
 	}
+	return c.validateSalesforce()
+}
+
+// checkHTTPURL reports a setting whose value is not an http(s)://host URL.
+func checkHTTPURL(env, value string) error {
+	if u, err := url.Parse(value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s %q: want http(s)://host", env, value)
+	}
 	return nil
+}
+
+// validateSalesforce reports what cannot work in the Salesforce settings,
+// when the integration is on. The private key file is read when the
+// connector is built.
+func (c *Config) validateSalesforce() error {
+	if c.SalesforceClientID == "" {
+		return nil
+	}
+	jwt := c.SalesforceUsername != "" || c.SalesforcePrivateKeyFile != ""
+	switch {
+	case c.SalesforceClientSecret != "" && jwt:
+		return errors.New("set SALESFORCE_CLIENT_SECRET (client credentials) or SALESFORCE_USERNAME and SALESFORCE_PRIVATE_KEY_FILE (JWT bearer), not both")
+	case c.SalesforceClientSecret == "" && !jwt:
+		return errors.New("SALESFORCE_CLIENT_ID needs SALESFORCE_CLIENT_SECRET, or SALESFORCE_USERNAME and SALESFORCE_PRIVATE_KEY_FILE")
+	case jwt && (c.SalesforceUsername == "" || c.SalesforcePrivateKeyFile == ""):
+		return errors.New("the JWT bearer grant needs both SALESFORCE_USERNAME and SALESFORCE_PRIVATE_KEY_FILE")
+	case c.SalesforcePollInterval < 0 || (c.SalesforcePollInterval > 0 && c.SalesforcePollInterval < 100*time.Millisecond):
+		return errors.New("SALESFORCE_POLL_INTERVAL must be 0 (off) or at least 100ms")
+	case c.SalesforceDailyBudget < 0:
+		return errors.New("SALESFORCE_DAILY_BUDGET must be 0 (no budget of its own) or positive")
+	}
+	if err := checkHTTPURL("SALESFORCE_LOGIN_URL", c.SalesforceLoginURL); err != nil {
+		return err
+	}
+	// The connector checks the version and the API names; the grant was
+	// checked above, so it is validated as client credentials.
+	probe := c.salesforceConfig(nil)
+	probe.ClientSecret, probe.Username = "checked above", ""
+	if err := probe.Validate(); err != nil {
+		return fmt.Errorf("SALESFORCE_API_VERSION, SALESFORCE_OBJECT or SALESFORCE_EXTERNAL_ID_FIELD: %w", err)
+	}
+	return nil
+}
+
+// salesforceConfig is the connector's configuration, with privateKey the
+// contents of the private key file (nil for client credentials).
+func (c *Config) salesforceConfig(privateKey []byte) salesforce.Config {
+	return salesforce.Config{LoginURL: c.SalesforceLoginURL, ClientID: c.SalesforceClientID,
+		ClientSecret: c.SalesforceClientSecret, Username: c.SalesforceUsername, PrivateKey: privateKey,
+		APIVersion: c.SalesforceAPIVersion, Object: c.SalesforceObject, ExternalIDField: c.SalesforceExternalIDField,
+		DailyBudget: c.SalesforceDailyBudget}
 }
 
 // StripeWebhookSecrets returns the configured webhook secrets.
@@ -230,6 +329,15 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("stripe_webhook_secret", redact(c.StripeWebhookSecret)), slog.String("stripe_api_url", c.StripeAPIURL),
 		slog.Float64("stripe_rate_limit", c.StripeRateLimit), slog.Duration("stripe_poll_interval", c.StripePollInterval),
 		slog.Duration("stripe_reconcile_interval", c.StripeReconcile), slog.String("stripe_link_match", c.StripeLinkMatch),
+		slog.String("salesforce_client_id", c.SalesforceClientID),
+		slog.String("salesforce_client_secret", redact(c.SalesforceClientSecret)),
+		slog.String("salesforce_username", c.SalesforceUsername),
+		slog.String("salesforce_private_key_file", c.SalesforcePrivateKeyFile),
+		slog.String("salesforce_login_url", c.SalesforceLoginURL), slog.String("salesforce_api_version", c.SalesforceAPIVersion),
+		slog.String("salesforce_object", c.SalesforceObject),
+		slog.String("salesforce_external_id_field", c.SalesforceExternalIDField),
+		slog.Duration("salesforce_poll_interval", c.SalesforcePollInterval),
+		slog.Int("salesforce_daily_budget", c.SalesforceDailyBudget),
 	)
 }
 

@@ -39,12 +39,49 @@ func TestConfigSources(t *testing.T) {
 		LogLevel: slog.LevelInfo, PollInterval: 20 * time.Millisecond, Workers: 3, ShutdownTimeout: 25 * time.Second,
 		StripeSecretKey: "sk_test_x", StripeAPIURL: "http://127.0.0.1:12111", StripeRateLimit: 12.5, StripePollInterval: 0,
 		ConflictPolicy: "stripe", StripeWebhookSecret: "whsec_a, whsec_b", StripeReconcile: 2 * time.Hour,
-		StripeLinkMatch: "off"}
+		StripeLinkMatch: "off", SalesforceLoginURL: "https://login.salesforce.com", SalesforceAPIVersion: "62.0",
+		SalesforceObject: "Contact", SalesforceExternalIDField: "Tandem_Id__c", SalesforcePollInterval: 10 * time.Second}
 	if *cfg != want {
 		t.Fatalf("config = %+v\nwant     %+v", *cfg, want)
 	}
 	if got := cfg.StripeWebhookSecrets(); len(got) != 2 || got[0] != "whsec_a" || got[1] != "whsec_b" {
 		t.Fatalf("webhook secrets = %q", got)
+	}
+}
+
+func TestConfigSalesforce(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("sf-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig("serve", []string{"--salesforce-poll-interval=0"}, env(map[string]string{
+		"SALESFORCE_CLIENT_ID":          "3MVG9.app",
+		"SALESFORCE_CLIENT_SECRET_FILE": secret,
+		"SALESFORCE_LOGIN_URL":          "https://acme.my.salesforce.com",
+		"SALESFORCE_API_VERSION":        "61.0",
+		"SALESFORCE_OBJECT":             "Lead",
+		"SALESFORCE_EXTERNAL_ID_FIELD":  "Ext_Id__c",
+		"SALESFORCE_POLL_INTERVAL":      "30s",
+		"SALESFORCE_DAILY_BUDGET":       "5000",
+		"TANDEM_CONFLICT_POLICY":        "salesforce",
+	}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SalesforceClientID != "3MVG9.app" || cfg.SalesforceClientSecret != "sf-secret" ||
+		cfg.SalesforceLoginURL != "https://acme.my.salesforce.com" || cfg.SalesforceAPIVersion != "61.0" ||
+		cfg.SalesforceObject != "Lead" || cfg.SalesforceExternalIDField != "Ext_Id__c" ||
+		cfg.SalesforcePollInterval != 0 || cfg.SalesforceDailyBudget != 5000 || cfg.ConflictPolicy != "salesforce" {
+		t.Fatalf("config = %+v", *cfg)
+	}
+	jwt, err := LoadConfig("serve", nil, env(map[string]string{"SALESFORCE_CLIENT_ID": "3MVG9.app",
+		"SALESFORCE_USERNAME": "tandem@acme.example", "SALESFORCE_PRIVATE_KEY_FILE": "tandem.pem"}), &bytes.Buffer{})
+	if err != nil {
+		t.Fatalf("JWT bearer: %v", err)
+	}
+	// The key file is read when the connector is built.
+	if _, err := (&program{}).configuredIntegrations(jwt, nil); err == nil || !strings.Contains(err.Error(), "SALESFORCE_PRIVATE_KEY_FILE") {
+		t.Fatalf("missing key file: %v", err)
 	}
 }
 
@@ -54,18 +91,31 @@ func TestConfigRefusals(t *testing.T) {
 		args []string
 		want string
 	}{
-		"open address without token":   {map[string]string{"TANDEM_ADDR": "0.0.0.0:8080"}, nil, "TANDEM_API_TOKEN"},
-		"all interfaces without token": {nil, []string{"--addr", ":8080"}, "TANDEM_API_TOKEN"},
-		"unknown database":             {map[string]string{"TANDEM_DATABASE_URL": "mysql://x"}, nil, "TANDEM_DATABASE_URL"},
-		"empty sqlite path":            {map[string]string{"TANDEM_DATABASE_URL": "sqlite:"}, nil, "file path"},
-		"bad duration":                 {map[string]string{"TANDEM_QUEUE_POLL_INTERVAL": "soon"}, nil, "TANDEM_QUEUE_POLL_INTERVAL"},
-		"no workers":                   {nil, []string{"--workers=0"}, "TANDEM_WORKERS"},
-		"missing secret file":          {map[string]string{"TANDEM_API_TOKEN_FILE": "/nonexistent/token"}, nil, "TANDEM_API_TOKEN_FILE"},
-		"stray argument":               {nil, []string{"extra"}, "unexpected argument"},
-		"zero Stripe rate":             {map[string]string{"STRIPE_RATE_LIMIT": "0"}, nil, "STRIPE_RATE_LIMIT"},
-		"Stripe URL without scheme":    {map[string]string{"STRIPE_API_URL": "localhost:12111"}, nil, "STRIPE_API_URL"},
-		"unknown conflict policy":      {map[string]string{"TANDEM_CONFLICT_POLICY": "oldest"}, nil, "TANDEM_CONFLICT_POLICY"},
-		"stripe policy without stripe": {map[string]string{"TANDEM_CONFLICT_POLICY": "stripe"}, nil, "STRIPE_SECRET_KEY"},
+		"open address without token":     {map[string]string{"TANDEM_ADDR": "0.0.0.0:8080"}, nil, "TANDEM_API_TOKEN"},
+		"all interfaces without token":   {nil, []string{"--addr", ":8080"}, "TANDEM_API_TOKEN"},
+		"unknown database":               {map[string]string{"TANDEM_DATABASE_URL": "mysql://x"}, nil, "TANDEM_DATABASE_URL"},
+		"empty sqlite path":              {map[string]string{"TANDEM_DATABASE_URL": "sqlite:"}, nil, "file path"},
+		"bad duration":                   {map[string]string{"TANDEM_QUEUE_POLL_INTERVAL": "soon"}, nil, "TANDEM_QUEUE_POLL_INTERVAL"},
+		"no workers":                     {nil, []string{"--workers=0"}, "TANDEM_WORKERS"},
+		"missing secret file":            {map[string]string{"TANDEM_API_TOKEN_FILE": "/nonexistent/token"}, nil, "TANDEM_API_TOKEN_FILE"},
+		"stray argument":                 {nil, []string{"extra"}, "unexpected argument"},
+		"zero Stripe rate":               {map[string]string{"STRIPE_RATE_LIMIT": "0"}, nil, "STRIPE_RATE_LIMIT"},
+		"Stripe URL without scheme":      {map[string]string{"STRIPE_API_URL": "localhost:12111"}, nil, "STRIPE_API_URL"},
+		"unknown conflict policy":        {map[string]string{"TANDEM_CONFLICT_POLICY": "oldest"}, nil, "TANDEM_CONFLICT_POLICY"},
+		"stripe policy without stripe":   {map[string]string{"TANDEM_CONFLICT_POLICY": "stripe"}, nil, "STRIPE_SECRET_KEY"},
+		"salesforce policy without it":   {map[string]string{"TANDEM_CONFLICT_POLICY": "salesforce"}, nil, "SALESFORCE_CLIENT_ID"},
+		"Salesforce without credentials": {map[string]string{"SALESFORCE_CLIENT_ID": "id"}, nil, "SALESFORCE_CLIENT_SECRET"},
+		"Salesforce with both grants": {salesforceOn(map[string]string{"SALESFORCE_USERNAME": "u", "SALESFORCE_PRIVATE_KEY_FILE": "k.pem"}),
+			nil, "not both"},
+		"Salesforce JWT without key": {map[string]string{"SALESFORCE_CLIENT_ID": "id", "SALESFORCE_USERNAME": "u"}, nil,
+			"SALESFORCE_PRIVATE_KEY_FILE"},
+		"Salesforce login URL":     {salesforceOn(map[string]string{"SALESFORCE_LOGIN_URL": "login.salesforce.com"}), nil, "SALESFORCE_LOGIN_URL"},
+		"Salesforce API version":   {salesforceOn(map[string]string{"SALESFORCE_API_VERSION": "v62"}), nil, "SALESFORCE_API_VERSION"},
+		"Salesforce field name":    {salesforceOn(map[string]string{"SALESFORCE_EXTERNAL_ID_FIELD": "Tandem Id"}), nil, "SALESFORCE_EXTERNAL_ID_FIELD"},
+		"Salesforce poll interval": {salesforceOn(map[string]string{"SALESFORCE_POLL_INTERVAL": "10ms"}), nil, "SALESFORCE_POLL_INTERVAL"},
+		"Salesforce budget":        {salesforceOn(map[string]string{"SALESFORCE_DAILY_BUDGET": "-1"}), nil, "SALESFORCE_DAILY_BUDGET"},
+		"Salesforce budget not a number": {salesforceOn(map[string]string{"SALESFORCE_DAILY_BUDGET": "lots"}), nil,
+			"SALESFORCE_DAILY_BUDGET"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -80,12 +130,20 @@ func TestConfigRefusals(t *testing.T) {
 	}
 }
 
+// salesforceOn is m with the Salesforce integration on by client credentials.
+func salesforceOn(m map[string]string) map[string]string {
+	m["SALESFORCE_CLIENT_ID"], m["SALESFORCE_CLIENT_SECRET"] = "id", "secret"
+	return m
+}
+
 func TestConfigNeverPrintsSecrets(t *testing.T) {
 	e := env(map[string]string{
-		"TANDEM_API_TOKEN":      "tok-123456",
-		"STRIPE_SECRET_KEY":     "sk_test_s3cr3t",
-		"STRIPE_WEBHOOK_SECRET": "whsec_h1dd3n",
-		"TANDEM_DATABASE_URL":   "postgres://tandem:pa55word@db.internal/tandem",
+		"SALESFORCE_CLIENT_ID":     "3MVG9.app",
+		"SALESFORCE_CLIENT_SECRET": "sf-c0nsum3r",
+		"TANDEM_API_TOKEN":         "tok-123456",
+		"STRIPE_SECRET_KEY":        "sk_test_s3cr3t",
+		"STRIPE_WEBHOOK_SECRET":    "whsec_h1dd3n",
+		"TANDEM_DATABASE_URL":      "postgres://tandem:pa55word@db.internal/tandem",
 	})
 	cfg, err := LoadConfig("serve", nil, e, &bytes.Buffer{})
 	if err != nil {
@@ -96,13 +154,14 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 	var help bytes.Buffer
 	_, _ = LoadConfig("serve", []string{"-h"}, e, &help)
 	for name, out := range map[string]string{"log": logs.String(), "help": help.String()} {
-		for _, secret := range []string{"tok-123456", "pa55word", "sk_test_s3cr3t", "whsec_h1dd3n"} {
+		for _, secret := range []string{"tok-123456", "pa55word", "sk_test_s3cr3t", "whsec_h1dd3n", "sf-c0nsum3r"} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%s output shows a secret:\n%s", name, out)
 			}
 		}
 	}
-	if !strings.Contains(logs.String(), "db.internal") || !strings.Contains(help.String(), "TANDEM_DATABASE_URL_FILE") {
+	if !strings.Contains(logs.String(), "db.internal") || !strings.Contains(help.String(), "TANDEM_DATABASE_URL_FILE") ||
+		!strings.Contains(logs.String(), "3MVG9.app") || !strings.Contains(help.String(), "SALESFORCE_CLIENT_SECRET_FILE") {
 		t.Fatalf("redaction hid too much:\n%s\n%s", logs.String(), help.String())
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/tandemsync/tandem"
+	"github.com/tandemsync/tandem/connector/salesforce"
 	"github.com/tandemsync/tandem/connector/stripe"
 	"github.com/tandemsync/tandem/store"
 )
@@ -113,7 +114,7 @@ func (p *program) withStore(ctx context.Context, name string, args []string, fn 
 	if err != nil {
 		return err
 	}
-	known := []string{stripe.Name}
+	known := []string{stripe.Name, salesforce.Name}
 	for _, in := range integrations {
 		if !slices.Contains(known, in.Name()) {
 			known = append(known, in.Name())

@@ -261,7 +261,7 @@ func TestCLIControlsInput(t *testing.T) {
 		{[]string{"failures", "discard", "stripe:customer:tdmc_x"}, "no parked failure"},
 		{[]string{"failures", "forget", "stripe:customer:tdmc_x"}, "unknown action"},
 		{[]string{"pause"}, "needs an integration"},
-		{[]string{"pause", "salesforce"}, "unknown integration"},
+		{[]string{"pause", "hubspot"}, "unknown integration"},
 	} {
 		_, _, err := runCommand(t, env, tc.args...)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/tandemsync/tandem"
+	"github.com/tandemsync/tandem/connector/salesforce"
 	"github.com/tandemsync/tandem/connector/stripe"
 	"github.com/tandemsync/tandem/httpapi"
 	"github.com/tandemsync/tandem/metrics"
@@ -43,6 +45,9 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	if cfg.StripeSecretKey != "" {
 		polls[stripe.Name] = cfg.StripePollInterval
 		reconciles[stripe.Name] = cfg.StripeReconcile
+	}
+	if cfg.SalesforceClientID != "" {
+		polls[salesforce.Name] = cfg.SalesforcePollInterval
 	}
 	periodic := append(syncer.PollJobs(polls), syncer.ReconcileJobs(reconciles)...)
 	st, err := openStore(ctx, cfg, logger, names, workers, periodic)
@@ -144,6 +149,22 @@ func (p *program) configuredIntegrations(cfg *Config, observer tandem.CallObserv
 	if cfg.StripeSecretKey != "" {
 		c, err := stripe.New(stripe.Config{SecretKey: cfg.StripeSecretKey, APIURL: cfg.StripeAPIURL,
 			RateLimit: cfg.StripeRateLimit, WebhookSecrets: cfg.StripeWebhookSecrets(), Observer: observer})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	if cfg.SalesforceClientID != "" {
+		var key []byte
+		if cfg.SalesforcePrivateKeyFile != "" {
+			var err error
+			if key, err = os.ReadFile(cfg.SalesforcePrivateKeyFile); err != nil {
+				return nil, fmt.Errorf("SALESFORCE_PRIVATE_KEY_FILE: %w", err)
+			}
+		}
+		sc := cfg.salesforceConfig(key)
+		sc.Observer = observer
+		c, err := salesforce.New(sc)
 		if err != nil {
 			return nil, err
 		}

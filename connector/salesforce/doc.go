@@ -10,8 +10,8 @@
 //
 // Changes are read by polling (poll.go): SOQL on SystemModstamp with an
 // overlap window, and the deleted replication endpoint for deletes. The
-// connector has Decode, Fetch and Snapshot of tandem.Source but not Verify
-// yet: outbound messages (SOAP) are not handled.
+// connector is a tandem.Source, but its Verify refuses every delivery:
+// outbound messages (SOAP) are not handled yet.
 //
 // The field mapping (mapping.go) is the pure functions that turn a local
 // customer into the Contact fields Tandem writes and back.

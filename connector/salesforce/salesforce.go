@@ -18,6 +18,7 @@ import (
 
 var (
 	_ tandem.Integration = (*Connector)(nil)
+	_ tandem.Source      = (*Connector)(nil)
 	_ tandem.Poller      = (*Connector)(nil)
 )
 

@@ -1,8 +1,11 @@
 package salesforce
 
 import (
+	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/tandemsync/tandem"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -45,5 +48,16 @@ func TestDefaults(t *testing.T) {
 	if c.Name() != "salesforce" || c.cfg.LoginURL != DefaultLoginURL || c.cfg.APIVersion != "62.0" ||
 		c.cfg.Object != "Contact" || c.cfg.ExternalIDField != "Tandem_Id__c" {
 		t.Errorf("name %q, config %+v", c.Name(), c.cfg)
+	}
+}
+
+func TestVerifyRefusesOutboundMessages(t *testing.T) {
+	c, err := New(Config{ClientID: "id", ClientSecret: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, err := c.Verify(http.Header{"Content-Type": {"text/xml"}}, []byte(`<soapenv:Envelope/>`))
+	if events != nil || tandem.ErrorCode(err) != tandem.EINVALID || !strings.Contains(tandem.ErrorMessage(err), "not supported") {
+		t.Fatalf("Verify = %v, %v; want an EINVALID refusal", events, err)
 	}
 }
