@@ -200,7 +200,9 @@ type RemoteChange struct {
 	// Ours says the change was caused by one of Tandem's own writes.
 	Ours bool
 	// At is when the change happened at the provider (its event's time),
-	// zero when unknown; the sync lag is measured from it.
+	// zero when unknown; the sync lag is measured from it, and the newest
+	// conflict policy compares it with the local write's time (when zero,
+	// it takes Watermark as Unix seconds).
 	At time.Time
 }
 

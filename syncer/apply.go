@@ -125,7 +125,11 @@ func (s *Syncer) merge(ctx context.Context, src tandem.Source, local *tandem.Cus
 		}
 		base = b
 	}
-	remoteWins := s.policy.remoteWins(name, local.UpdatedAt, time.Unix(ch.Watermark, 0))
+	remoteAt := ch.At // a watermark need not be a time (Salesforce's are milliseconds)
+	if remoteAt.IsZero() {
+		remoteAt = time.Unix(ch.Watermark, 0)
+	}
+	remoteWins := s.policy.remoteWins(name, local.UpdatedAt, remoteAt)
 	merged, conflicts := merge(base, local, ch.Customer, remoteWins)
 	if len(conflicts) > 0 {
 		kept := "the local values"

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,26 +23,46 @@ const (
 type threeWayEnv struct {
 	*stripeEnv
 	sf *sfemulator.Emulator
+	// sfBehind is how far Salesforce's clock runs behind ours.
+	sfBehind atomic.Int64
+	// failSFWrites makes every write to Salesforce fail with a 503 before
+	// it reaches the emulator; sfWritesFailed counts them.
+	failSFWrites   atomic.Bool
+	sfWritesFailed atomic.Int64
 }
 
 // newThreeWayEnv starts a Salesforce emulator, then Tandem wired to it and
-// to a Stripe emulator, both polled every 200ms.
-func newThreeWayEnv(t *testing.T) *threeWayEnv {
+// to a Stripe emulator, both polled every 200ms; env adds to Tandem's
+// environment.
+func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 	t.Helper()
-	sf, err := sfemulator.New(sfemulator.Config{ClientID: salesforceTestClientID, ClientSecret: salesforceTestClientSecret})
+	e := &threeWayEnv{}
+	sf, err := sfemulator.New(sfemulator.Config{ClientID: salesforceTestClientID, ClientSecret: salesforceTestClientSecret,
+		Now: func() time.Time { return time.Now().Add(-time.Duration(e.sfBehind.Load())) }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(sf)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if e.failSFWrites.Load() && r.Method != http.MethodGet && strings.HasPrefix(r.URL.Path, "/services/data/") {
+			e.sfWritesFailed.Add(1)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`[{"message":"writes are down for the test","errorCode":"SERVER_UNAVAILABLE"}]`))
+			return
+		}
+		sf.ServeHTTP(w, r)
+	}))
 	t.Cleanup(func() { srv.Close(); _ = sf.Close() })
-	e := newStripeEnv(t, emulator.Config{}, map[string]string{
-		"SALESFORCE_CLIENT_ID":     salesforceTestClientID,
-		"SALESFORCE_CLIENT_SECRET": salesforceTestClientSecret,
-		"SALESFORCE_LOGIN_URL":     srv.URL,
-		"SALESFORCE_POLL_INTERVAL": "200ms",
-		"STRIPE_POLL_INTERVAL":     "200ms",
-	})
-	return &threeWayEnv{stripeEnv: e, sf: sf}
+	if env == nil {
+		env = map[string]string{}
+	}
+	env["SALESFORCE_CLIENT_ID"] = salesforceTestClientID
+	env["SALESFORCE_CLIENT_SECRET"] = salesforceTestClientSecret
+	env["SALESFORCE_LOGIN_URL"] = srv.URL
+	env["SALESFORCE_POLL_INTERVAL"] = "200ms"
+	env["STRIPE_POLL_INTERVAL"] = "200ms"
+	e.stripeEnv, e.sf = newStripeEnv(t, emulator.Config{}, env), sf
+	return e
 }
 
 // contactsOf returns the live Contacts whose external id is id.
@@ -129,7 +151,7 @@ func (e *threeWayEnv) linkStatuses(id string) map[string]string {
 // Salesforce; and no provider is written to because of its own change.
 func TestSalesforceThreeWay(t *testing.T) {
 	t.Parallel()
-	e := newThreeWayEnv(t)
+	e := newThreeWayEnv(t, nil)
 
 	// Created through the API: once in Stripe, once as a Contact.
 	var c customer
@@ -208,4 +230,50 @@ func TestSalesforceThreeWay(t *testing.T) {
 			t.Errorf("write %d to Stripe %+v, want a %s", i, stripeWrites[i], strings.Trim(want, ":"))
 		}
 	}
+}
+
+// TestSalesforceConflictNewest: a field changed in Tandem and then, before
+// Tandem's push got through, changed in Salesforce at an earlier time by
+// Salesforce's clock: under the newest policy the later (local) change
+// wins, the field only Salesforce changed is kept, and all three systems
+// end up equal.
+func TestSalesforceConflictNewest(t *testing.T) {
+	t.Parallel()
+	e := newThreeWayEnv(t, map[string]string{"TANDEM_CONFLICT_POLICY": "newest"})
+	c := e.api.mustCreate("Original")
+	waitFor(t, 20*time.Second, "the Contact", func() bool { return len(e.contactsOf(c.ID)) == 1 })
+	e.settled(c.ID)
+	contactID := e.contactsOf(c.ID)[0].ID
+
+	// Salesforce refuses Tandem's writes, so the local edit waits to be
+	// pushed while a user edits the Contact, stamped 100ms before the local
+	// edit (and well after the create: settled waited three polls; the
+	// emulator's SystemModstamp never goes back).
+	e.failSFWrites.Store(true)
+	beforeLocal := time.Now()
+	e.api.do("PATCH", "/customers/"+c.ID, map[string]any{"name": "Local Edit"}, nil)
+	waitFor(t, 10*time.Second, "the push to Salesforce to fail", func() bool { return e.sfWritesFailed.Load() > 0 })
+	e.sfBehind.Store(int64(time.Since(beforeLocal) + 100*time.Millisecond))
+	if _, err := e.sf.UI().UpdateContact(contactID, sfemulator.Fields{"FirstName": "Salesforce", "LastName": "Edit",
+		"Phone": "2"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the conflict recorded", func() bool { return e.linkStatuses(c.ID)["salesforce"] == "conflict" })
+	e.failSFWrites.Store(false)
+	// The push waits for its retry (River's backoff: a second or so, or 16s
+	// more when the fault was still on at the second attempt).
+	var last string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Log("last seen:", last)
+		}
+	})
+	waitFor(t, 40*time.Second, "all three on the local name and Salesforce's phone", func() bool {
+		local := e.local(c.ID)
+		ct, _ := e.sf.Contact(contactID)
+		sc := e.stripeOf(c.ID)
+		last = fmt.Sprintf("local %+v, Contact %+v, Stripe %+v", local, ct, sc)
+		return local.Name == "Local Edit" && ct.FirstName == "Local" && ct.LastName == "Edit" && ct.Phone == "2" &&
+			len(sc) == 1 && sc[0].Name == "Local Edit" && sc[0].Phone == "2"
+	})
 }
