@@ -75,7 +75,7 @@ func TestMetrics(t *testing.T) {
 		return ok && v == 0
 	})
 
-	if diff := cmp.Diff(e.emulatorCalls(), m.providerCalls()); diff != "" {
+	if diff := cmp.Diff(e.emulatorCalls(), m.providerCalls("stripe")); diff != "" {
 		t.Errorf("provider calls: the emulator's answers (-) against tandem_provider_calls_total (+):\n%s", diff)
 	}
 	if n, _ := m.value("tandem_webhook_signature_failures_total", "integration", "stripe"); n != 1 {
@@ -194,16 +194,16 @@ func (s scrape) histogram(family string, labels ...string) *dto.Histogram {
 	return s.series(family, labels...).GetHistogram()
 }
 
-// providerCalls returns tandem_provider_calls_total of stripe as
+// providerCalls returns tandem_provider_calls_total of integration as
 // "operation outcome".
-func (s scrape) providerCalls() map[string]float64 {
+func (s scrape) providerCalls(integration string) map[string]float64 {
 	out := map[string]float64{}
 	for _, m := range s["tandem_provider_calls_total"].GetMetric() {
 		labels := map[string]string{}
 		for _, l := range m.GetLabel() {
 			labels[l.GetName()] = l.GetValue()
 		}
-		if labels["integration"] == "stripe" {
+		if labels["integration"] == integration {
 			out[labels["operation"]+" "+labels["outcome"]] += m.GetCounter().GetValue()
 		}
 	}

@@ -221,6 +221,16 @@ func TestSalesforceThreeWay(t *testing.T) {
 			t.Errorf("write to Salesforce %+v, want a successful upsert as the integration user", w)
 		}
 	}
+	// The metrics hear of Salesforce's calls as of Stripe's.
+	var upserts float64
+	for call, n := range e.scrape().providerCalls("salesforce") {
+		if strings.HasPrefix(call, "upsert ") {
+			upserts += n
+		}
+	}
+	if int(upserts) != len(sfWrites) {
+		t.Errorf("tandem_provider_calls_total of Salesforce upserts = %v, want %d", upserts, len(sfWrites))
+	}
 	stripeWrites := e.writes()
 	if len(stripeWrites) != 2 {
 		t.Errorf("Tandem's writes to Stripe = %+v, want 2 (the create, the Salesforce edit)", stripeWrites)
