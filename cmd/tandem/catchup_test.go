@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
 	"net/http/httptest"
@@ -14,7 +13,6 @@ import (
 
 	emulator "github.com/tandemsync/tandem/emulator/stripe"
 	"github.com/tandemsync/tandem/store/sqlite"
-	"github.com/tandemsync/tandem/store/sqlstore"
 )
 
 // TestStripeLostWebhooks: with 30% of the webhook deliveries lost, 300
@@ -145,25 +143,13 @@ func TestStripeCatchUpAfterDowntime(t *testing.T) {
 // between (here a customer whose events are gone).
 func TestStripeEventGapReconciles(t *testing.T) {
 	t.Parallel()
-	em, err := emulator.New(emulator.Config{SecretKey: stripeTestKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(em)
-	t.Cleanup(func() { srv.Close(); _ = em.Close() })
+	em, apiURL := startStripeEmulator(t)
 	if _, err := em.Silent().CreateCustomer(emulator.CustomerParams{Name: str("made while away"),
 		Email: str("away@example.com")}); err != nil {
 		t.Fatal(err)
 	}
 	dbPath := filepath.Join(t.TempDir(), "tandem.db")
-	st, err := sqlite.Open(dbPath, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
+	migratedSQLite(t, dbPath).Close()
 	db, err := sql.Open("sqlite", sqlite.DSN(dbPath))
 	if err != nil {
 		t.Fatal(err)
@@ -176,7 +162,7 @@ func TestStripeEventGapReconciles(t *testing.T) {
 	_ = db.Close()
 
 	api := runInProcess(t, map[string]string{"TANDEM_DATABASE_URL": "sqlite:" + dbPath, "STRIPE_SECRET_KEY": stripeTestKey,
-		"STRIPE_API_URL": srv.URL, "STRIPE_POLL_INTERVAL": "200ms", "STRIPE_RECONCILE_INTERVAL": "0"})
+		"STRIPE_API_URL": apiURL, "STRIPE_POLL_INTERVAL": "200ms", "STRIPE_RECONCILE_INTERVAL": "0"})
 	waitFor(t, 20*time.Second, "the customer made while away", func() bool {
 		var page struct{ Data []customer }
 		api.do("GET", "/customers?email=away@example.com", nil, &page)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -108,7 +109,7 @@ func TestStripeReconcile(t *testing.T) {
 	want := map[string]int{tandem.RepairCreateLocal: 1, tandem.RepairUpdateLocal: 1, tandem.RepairDeleteLocal: 1,
 		tandem.RepairCreateRemote: 1, tandem.RepairUpdateRemote: 1, tandem.RepairDeleteRemote: 1}
 	dry := e.reconcile(true)
-	if !equalCounts(dry.Progress.Repairs, want) || !dry.DryRun {
+	if !maps.Equal(dry.Progress.Repairs, want) || !dry.DryRun {
 		t.Fatalf("dry run found %v, want %v; actions %+v", dry.Progress.Repairs, want, dry.Actions)
 	}
 	if dry.Progress.RemoteScanned != 5 || dry.Progress.LocalScanned != 6 {
@@ -123,7 +124,7 @@ func TestStripeReconcile(t *testing.T) {
 	}
 
 	run := e.reconcile(false)
-	if !equalCounts(run.Progress.Repairs, want) {
+	if !maps.Equal(run.Progress.Repairs, want) {
 		t.Fatalf("run repaired %v, want %v; actions %+v", run.Progress.Repairs, want, run.Actions)
 	}
 	e.waitStripe("both sides equal", func() bool {
@@ -139,7 +140,7 @@ func TestStripeReconcile(t *testing.T) {
 				remote[c.Metadata["tandem_id"]] = c.Name
 			}
 		}
-		return len(local) == 5 && mapsEqual(local, remote)
+		return len(local) == 5 && maps.Equal(local, remote)
 	})
 	var got customer
 	e.api.do("GET", "/customers/"+ids["changed-there"], nil, &got)
@@ -177,55 +178,20 @@ func TestStripeReconcile(t *testing.T) {
 	}
 }
 
-func equalCounts(a, b map[string]int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if w, ok := b[k]; !ok || w != v {
-			return false
-		}
-	}
-	return true
-}
-
 // TestLinkUp connects Tandem to a Stripe account that already has
 // customers: tandem link stripe --dry-run prints the plan and changes
 // nothing; without --dry-run matches are linked, the missing created on each
 // side, and ambiguous duplicates left alone.
 func TestLinkUp(t *testing.T) {
 	t.Parallel()
-	em, err := emulator.New(emulator.Config{SecretKey: stripeTestKey})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(em)
-	t.Cleanup(func() { srv.Close(); _ = em.Close() })
+	em, apiURL := startStripeEmulator(t)
 	dbPath := filepath.Join(t.TempDir(), "tandem.db")
 	env := map[string]string{"TANDEM_DATABASE_URL": "sqlite:" + dbPath, "STRIPE_SECRET_KEY": stripeTestKey,
-		"STRIPE_API_URL": srv.URL, "TANDEM_LOG_LEVEL": "error"}
+		"STRIPE_API_URL": apiURL, "TANDEM_LOG_LEVEL": "error"}
 
 	// The local catalog, made before Stripe was configured.
-	st, err := sqlite.Open(dbPath, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := migratedSQLite(t, dbPath)
 	ctx := context.Background()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	local := map[string]string{}
 	for _, c := range []struct{ key, email string }{
 		{"match", "match@example.com"}, {"dup", "dup@example.com"}, {"only-here", "here@example.com"},
@@ -333,4 +299,32 @@ func slicesAnyWrite(rs []emulator.Request) bool {
 		}
 	}
 	return false
+}
+
+// startStripeEmulator serves a fresh Stripe emulator (no webhook) until the
+// test ends, and returns it with its address.
+func startStripeEmulator(tb testing.TB) (*emulator.Emulator, string) {
+	tb.Helper()
+	em, err := emulator.New(emulator.Config{SecretKey: stripeTestKey})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := httptest.NewServer(em)
+	tb.Cleanup(func() { srv.Close(); _ = em.Close() })
+	return em, srv.URL
+}
+
+// migratedSQLite opens the SQLite store at path (created) and migrates it;
+// the caller closes it before a Tandem process opens the same file.
+func migratedSQLite(tb testing.TB, path string) *sqlite.Store {
+	tb.Helper()
+	st, err := sqlite.Open(path, sqlstore.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := st.Migrate(context.Background()); err != nil {
+		st.Close()
+		tb.Fatal(err)
+	}
+	return st
 }

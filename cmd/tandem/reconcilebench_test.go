@@ -17,7 +17,6 @@ import (
 	"github.com/tandemsync/tandem/connector/stripe"
 	emulator "github.com/tandemsync/tandem/emulator/stripe"
 	"github.com/tandemsync/tandem/store/sqlite"
-	"github.com/tandemsync/tandem/store/sqlstore"
 )
 
 // The reconciliation benchmark's workload and targets.
@@ -189,14 +188,7 @@ type linkedPair struct{ local, remote string }
 func seedLinked(tb testing.TB, em *emulator.Emulator, apiURL, dbPath string, n int) []linkedPair {
 	tb.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(dbPath, sqlstore.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := st.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	st.Close()
+	migratedSQLite(tb, dbPath).Close()
 
 	pairs := make([]linkedPair, n)
 	byRemote := map[string]int{}
