@@ -147,9 +147,9 @@ type Integration interface {
 type Source interface {
 	// Name is the integration's name, as for Integration.
 	Name() string
-	// Verify checks a webhook delivery (header and raw body) and returns the
-	// events it carries; an EINVALID *Error when it is not authentic.
-	Verify(header http.Header, body []byte) ([]InboundEvent, error)
+	// Verify checks a webhook delivery and returns the events it carries; an
+	// EINVALID *Error when it is not authentic.
+	Verify(d *Delivery) ([]InboundEvent, error)
 	// Decode returns the change a stored event reports; ok is false for
 	// events the integration does not sync.
 	Decode(ev *InboundEvent) (change *RemoteChange, ok bool, err error)
@@ -158,6 +158,24 @@ type Source interface {
 	Fetch(ctx context.Context, kind Kind, remoteID string) (*RemoteChange, error)
 	// Snapshot decodes a link's base into the local fields it holds.
 	Snapshot(kind Kind, base []byte) (*Customer, error)
+}
+
+// Delivery is one webhook delivery as it was received.
+type Delivery struct {
+	Header http.Header
+	// Body is the raw body, as signed.
+	Body []byte
+	// PathSecret is the last segment of a delivery to
+	// /webhooks/{integration}/{secret}, for providers that sign nothing and
+	// authenticate with a secret URL; "" on /webhooks/{integration}.
+	PathSecret string
+}
+
+// Acknowledger is a Source whose provider expects a particular answer to a
+// delivery once its events are stored (Salesforce's SOAP Ack); the others
+// get a small JSON summary.
+type Acknowledger interface {
+	Ack() (contentType string, body []byte)
 }
 
 // Poller is a Source that can also list its recent events, so that changes
@@ -199,6 +217,10 @@ type RemoteChange struct {
 	Watermark int64
 	// Ours says the change was caused by one of Tandem's own writes.
 	Ours bool
+	// Nudge says the event names the record without its state (a
+	// notification that it changed): the engine fetches the record's current
+	// state and applies that. Only Kind and RemoteID are set.
+	Nudge bool
 	// At is when the change happened at the provider (its event's time),
 	// zero when unknown; the sync lag is measured from it, and the newest
 	// conflict policy compares it with the local write's time (when zero,

@@ -52,7 +52,8 @@ type Config struct {
 	Version string
 	Logger  *slog.Logger
 	// Sources are the integrations whose webhooks are received at
-	// POST /webhooks/{name}.
+	// POST /webhooks/{name}, or POST /webhooks/{name}/{secret} for those
+	// authenticated by a secret URL.
 	Sources []tandem.Source
 	// Integrations are the names of the configured integrations: the ones
 	// ?wait waits for, and the ones /integrations and /sync/failures act on.
@@ -106,6 +107,7 @@ func New(st Store, cfg Config) *Server {
 	// Webhooks need the raw body for their signatures, and Prometheus reads
 	// its own format: plain net/http.
 	mux.HandleFunc("POST /webhooks/{integration}", s.webhook)
+	mux.HandleFunc("POST /webhooks/{integration}/{secret}", s.webhook)
 	if cfg.Metrics != nil {
 		mux.Handle("GET /metrics", cfg.Metrics)
 	}
@@ -236,7 +238,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.cfg.Logger.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				s.cfg.Logger.ErrorContext(r.Context(), "panic in handler", "method", r.Method, "path", loggedPath(r), "panic", v)
 				writeProblem(w, http.StatusInternalServerError, "internal error")
 			}
 		}()
@@ -254,9 +256,19 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		if sw.status >= 500 {
 			level = slog.LevelWarn
 		}
-		s.cfg.Logger.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path,
+		s.cfg.Logger.Log(r.Context(), level, "request", "method", r.Method, "path", loggedPath(r),
 			"status", sw.status, "duration", time.Since(start))
 	})
+}
+
+// loggedPath is the request's path as logs may show it: the secret of a
+// webhook's secret URL (/webhooks/{integration}/{secret}) is redacted.
+func loggedPath(r *http.Request) string {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/webhooks/")
+	if name, _, secret := strings.Cut(rest, "/"); ok && secret {
+		return "/webhooks/" + name + "/REDACTED"
+	}
+	return r.URL.Path
 }
 
 type statusWriter struct {

@@ -33,7 +33,7 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusBadRequest, "the delivery could not be read")
 		return
 	}
-	events, err := src.Verify(r.Header, body)
+	events, err := src.Verify(&tandem.Delivery{Header: r.Header, Body: body, PathSecret: r.PathValue("secret")})
 	if err != nil {
 		s.cfg.Logger.WarnContext(r.Context(), "webhook refused", "integration", name, "error", err)
 		if s.cfg.Observer != nil {
@@ -50,6 +50,12 @@ func (s *Server) webhook(w http.ResponseWriter, r *http.Request) {
 		}
 		s.cfg.Logger.ErrorContext(r.Context(), "webhook not stored", "integration", name, "error", err)
 		writeProblem(w, status, detail)
+		return
+	}
+	if a, ok := src.(tandem.Acknowledger); ok {
+		contentType, ack := a.Ack()
+		w.Header().Set("Content-Type", contentType)
+		_, _ = w.Write(ack)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

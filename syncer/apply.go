@@ -36,6 +36,12 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[tandem.ApplyArgs]
 		return river.JobCancel(fmt.Errorf("decode event %s: %w", ev.ID, err)) // a stored event will not decode later
 	case !ok:
 		return nil
+	case ch.Nudge:
+		// A notification that the record changed: apply its current state.
+		nudge := ch
+		if ch, err = src.Fetch(ctx, nudge.Kind, nudge.RemoteID); err != nil {
+			return fmt.Errorf("fetch %s %s: %w", nudge.Kind, nudge.RemoteID, err)
+		}
 	}
 	if err := s.apply(ctx, src, ch); err != nil {
 		s.logger.WarnContext(ctx, "apply failed", "integration", args.Integration, "event", ev.ID, "error", err)

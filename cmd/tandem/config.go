@@ -51,6 +51,10 @@ type Config struct {
 	SalesforceExternalIDField string
 	SalesforcePollInterval    time.Duration
 	SalesforceDailyBudget     int // 0: no budget of Tandem's own
+	// Outbound messages, received at /webhooks/salesforce/{secret}: on
+	// when both are set.
+	SalesforceOrgID          string
+	SalesforceOutboundSecret string
 }
 
 // setting is one configuration entry: its variable, its flag, and where it goes.
@@ -141,6 +145,11 @@ func (c *Config) settings() []setting {
 		{env: "SALESFORCE_DAILY_BUDGET", flag: "salesforce-daily-budget",
 			usage: "most Salesforce API requests Tandem may make in 24 hours (0: no budget of its own)",
 			value: (*intValue)(&c.SalesforceDailyBudget)},
+		{env: "SALESFORCE_ORG_ID", flag: "salesforce-org-id",
+			usage: "the organization id outbound messages must name (00D...)", value: (*stringValue)(&c.SalesforceOrgID)},
+		{env: "SALESFORCE_OUTBOUND_SECRET", flag: "salesforce-outbound-secret", secret: true,
+			usage: "last segment of the outbound message URL /webhooks/salesforce/{secret} (at least 16 characters)",
+			value: (*stringValue)(&c.SalesforceOutboundSecret)},
 	}
 }
 
@@ -259,6 +268,8 @@ func (c *Config) validateSalesforce() error {
 		return errors.New("SALESFORCE_POLL_INTERVAL must be 0 (off) or at least 100ms")
 	case c.SalesforceDailyBudget < 0:
 		return errors.New("SALESFORCE_DAILY_BUDGET must be 0 (no budget of its own) or positive")
+	case (c.SalesforceOrgID == "") != (c.SalesforceOutboundSecret == ""):
+		return errors.New("outbound messages need both SALESFORCE_ORG_ID and SALESFORCE_OUTBOUND_SECRET")
 	}
 	if err := checkHTTPURL("SALESFORCE_LOGIN_URL", c.SalesforceLoginURL); err != nil {
 		return err
@@ -268,7 +279,7 @@ func (c *Config) validateSalesforce() error {
 	probe := c.salesforceConfig(nil)
 	probe.ClientSecret, probe.Username = "checked above", ""
 	if err := probe.Validate(); err != nil {
-		return fmt.Errorf("SALESFORCE_API_VERSION, SALESFORCE_OBJECT or SALESFORCE_EXTERNAL_ID_FIELD: %w", err)
+		return fmt.Errorf("SALESFORCE_API_VERSION, SALESFORCE_OBJECT, SALESFORCE_EXTERNAL_ID_FIELD, SALESFORCE_ORG_ID or SALESFORCE_OUTBOUND_SECRET: %w", err)
 	}
 	return nil
 }
@@ -279,7 +290,7 @@ func (c *Config) salesforceConfig(privateKey []byte) salesforce.Config {
 	return salesforce.Config{LoginURL: c.SalesforceLoginURL, ClientID: c.SalesforceClientID,
 		ClientSecret: c.SalesforceClientSecret, Username: c.SalesforceUsername, PrivateKey: privateKey,
 		APIVersion: c.SalesforceAPIVersion, Object: c.SalesforceObject, ExternalIDField: c.SalesforceExternalIDField,
-		DailyBudget: c.SalesforceDailyBudget}
+		DailyBudget: c.SalesforceDailyBudget, OrgID: c.SalesforceOrgID, OutboundSecret: c.SalesforceOutboundSecret}
 }
 
 // StripeWebhookSecrets returns the configured webhook secrets.

@@ -63,6 +63,8 @@ func TestConfigSalesforce(t *testing.T) {
 		"SALESFORCE_EXTERNAL_ID_FIELD":  "Ext_Id__c",
 		"SALESFORCE_POLL_INTERVAL":      "30s",
 		"SALESFORCE_DAILY_BUDGET":       "5000",
+		"SALESFORCE_ORG_ID":             "00D5g0000000001EAA",
+		"SALESFORCE_OUTBOUND_SECRET":    "outbound-path-secret",
 		"TANDEM_CONFLICT_POLICY":        "salesforce",
 	}), &bytes.Buffer{})
 	if err != nil {
@@ -71,7 +73,8 @@ func TestConfigSalesforce(t *testing.T) {
 	if cfg.SalesforceClientID != "3MVG9.app" || cfg.SalesforceClientSecret != "sf-secret" ||
 		cfg.SalesforceLoginURL != "https://acme.my.salesforce.com" || cfg.SalesforceAPIVersion != "61.0" ||
 		cfg.SalesforceObject != "Lead" || cfg.SalesforceExternalIDField != "Ext_Id__c" ||
-		cfg.SalesforcePollInterval != 0 || cfg.SalesforceDailyBudget != 5000 || cfg.ConflictPolicy != "salesforce" {
+		cfg.SalesforcePollInterval != 0 || cfg.SalesforceDailyBudget != 5000 || cfg.ConflictPolicy != "salesforce" ||
+		cfg.SalesforceOrgID != "00D5g0000000001EAA" || cfg.SalesforceOutboundSecret != "outbound-path-secret" {
 		t.Fatalf("config = %+v", *cfg)
 	}
 	jwt, err := LoadConfig("serve", nil, env(map[string]string{"SALESFORCE_CLIENT_ID": "3MVG9.app",
@@ -114,6 +117,10 @@ func TestConfigRefusals(t *testing.T) {
 		"Salesforce field name":    {salesforceOn(map[string]string{"SALESFORCE_EXTERNAL_ID_FIELD": "Tandem Id"}), nil, "SALESFORCE_EXTERNAL_ID_FIELD"},
 		"Salesforce poll interval": {salesforceOn(map[string]string{"SALESFORCE_POLL_INTERVAL": "10ms"}), nil, "SALESFORCE_POLL_INTERVAL"},
 		"Salesforce budget":        {salesforceOn(map[string]string{"SALESFORCE_DAILY_BUDGET": "-1"}), nil, "SALESFORCE_DAILY_BUDGET"},
+		"Salesforce outbound without org": {salesforceOn(map[string]string{"SALESFORCE_OUTBOUND_SECRET": "outbound-path-secret"}), nil,
+			"SALESFORCE_ORG_ID"},
+		"Salesforce short outbound secret": {salesforceOn(map[string]string{"SALESFORCE_ORG_ID": "00D5g0000000001",
+			"SALESFORCE_OUTBOUND_SECRET": "short"}), nil, "SALESFORCE_OUTBOUND_SECRET"},
 		"Salesforce budget not a number": {salesforceOn(map[string]string{"SALESFORCE_DAILY_BUDGET": "lots"}), nil,
 			"SALESFORCE_DAILY_BUDGET"},
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -287,8 +288,19 @@ type customer struct {
 	ID       string            `json:"id"`
 	Name     string            `json:"name"`
 	Email    string            `json:"email"`
+	Phone    string            `json:"phone"`
 	Metadata map[string]string `json:"metadata"`
 	Version  int64             `json:"version"`
+}
+
+// withEmail returns the live customers whose email is email.
+func (c *client) withEmail(email string) []customer {
+	c.t.Helper()
+	var page struct{ Data []customer }
+	if resp := c.do("GET", "/customers?email="+url.QueryEscape(email), nil, &page); resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("list by email %s: %s", email, resp.Status)
+	}
+	return page.Data
 }
 
 // mustCreate creates a customer named name and fails the test on any answer

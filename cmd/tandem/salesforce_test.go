@@ -1,9 +1,14 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,6 +16,7 @@ import (
 
 	sfemulator "github.com/tandemsync/tandem/emulator/salesforce"
 	emulator "github.com/tandemsync/tandem/emulator/stripe"
+	"github.com/tandemsync/tandem/store/sqlite"
 )
 
 const (
@@ -32,15 +38,37 @@ type threeWayEnv struct {
 }
 
 // newThreeWayEnv starts a Salesforce emulator, then Tandem wired to it and
-// to a Stripe emulator, both polled every 200ms; env adds to Tandem's
-// environment.
+// to a Stripe emulator, both polled every 200ms unless env (which adds to
+// Tandem's environment) sets SALESFORCE_POLL_INTERVAL. When env sets
+// SALESFORCE_OUTBOUND_SECRET, the emulator sends its outbound messages to
+// Tandem's /webhooks/salesforce/{secret}.
 func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 	t.Helper()
+	if env == nil {
+		env = map[string]string{}
+	}
 	e := &threeWayEnv{}
-	sf, err := sfemulator.New(sfemulator.Config{ClientID: salesforceTestClientID, ClientSecret: salesforceTestClientSecret,
-		Now: func() time.Time { return time.Now().Add(-time.Duration(e.sfBehind.Load())) }})
+	cfg := sfemulator.Config{ClientID: salesforceTestClientID, ClientSecret: salesforceTestClientSecret,
+		Now: func() time.Time { return time.Now().Add(-time.Duration(e.sfBehind.Load())) }}
+	// Tandem listens only once it starts, after the emulator: the
+	// messages go through a relay that learns Tandem's address then.
+	var tandemURL atomic.Pointer[url.URL]
+	secret := env["SALESFORCE_OUTBOUND_SECRET"]
+	if secret != "" {
+		relay := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+			if u := tandemURL.Load(); u != nil {
+				r.SetURL(u)
+			}
+		}})
+		t.Cleanup(relay.Close)
+		cfg.Outbound = sfemulator.Outbound{URL: relay.URL + "/webhooks/salesforce/" + secret}
+	}
+	sf, err := sfemulator.New(cfg)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if secret != "" {
+		env["SALESFORCE_ORG_ID"] = sf.OrgID()
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if e.failSFWrites.Load() && r.Method != http.MethodGet && strings.HasPrefix(r.URL.Path, "/services/data/") {
@@ -53,15 +81,19 @@ func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 		sf.ServeHTTP(w, r)
 	}))
 	t.Cleanup(func() { srv.Close(); _ = sf.Close() })
-	if env == nil {
-		env = map[string]string{}
-	}
 	env["SALESFORCE_CLIENT_ID"] = salesforceTestClientID
 	env["SALESFORCE_CLIENT_SECRET"] = salesforceTestClientSecret
 	env["SALESFORCE_LOGIN_URL"] = srv.URL
-	env["SALESFORCE_POLL_INTERVAL"] = "200ms"
+	if env["SALESFORCE_POLL_INTERVAL"] == "" {
+		env["SALESFORCE_POLL_INTERVAL"] = "200ms"
+	}
 	env["STRIPE_POLL_INTERVAL"] = "200ms"
 	e.stripeEnv, e.sf = newStripeEnv(t, emulator.Config{}, env), sf
+	u, err := url.Parse(e.api.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tandemURL.Store(u)
 	return e
 }
 
@@ -286,4 +318,96 @@ func TestSalesforceConflictNewest(t *testing.T) {
 		return local.Name == "Local Edit" && ct.FirstName == "Local" && ct.LastName == "Edit" && ct.Phone == "2" &&
 			len(sc) == 1 && sc[0].Name == "Local Edit" && sc[0].Phone == "2"
 	})
+}
+
+// TestSalesforceOutboundMessages: with polling off, Salesforce's outbound
+// messages alone bring its changes in: a user's edit reaches Tandem and
+// then Stripe, and a Contact born in Salesforce becomes a customer, each
+// once, with no echo back to Salesforce. A message to a wrong secret gets
+// no Ack and stores nothing.
+func TestSalesforceOutboundMessages(t *testing.T) {
+	t.Parallel()
+	const secret = "outbound-behaviour-secret"
+	e := newThreeWayEnv(t, map[string]string{"SALESFORCE_POLL_INTERVAL": "0", "SALESFORCE_OUTBOUND_SECRET": secret})
+	c := e.api.mustCreate("Ada Lovelace")
+	waitFor(t, 20*time.Second, "the customer in Stripe and Salesforce", func() bool {
+		return len(e.stripeOf(c.ID)) == 1 && len(e.contactsOf(c.ID)) == 1
+	})
+	contactID := e.contactsOf(c.ID)[0].ID
+
+	if _, err := e.sf.UI().UpdateContact(contactID, sfemulator.Fields{"Phone": "+44 20 7946 0000"}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the Salesforce edit in Tandem and Stripe", func() bool {
+		sc := e.stripeOf(c.ID)
+		return e.local(c.ID).Phone == "+44 20 7946 0000" && len(sc) == 1 && sc[0].Phone == "+44 20 7946 0000"
+	})
+
+	born, err := e.sf.UI().CreateContact(sfemulator.Fields{"FirstName": "Grace", "LastName": "Hopper", "Email": "grace@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var grace customer
+	waitFor(t, 20*time.Second, "the Contact born in Salesforce in Tandem, Stripe, and with Tandem's id", func() bool {
+		page := e.api.withEmail("grace@example.com")
+		if len(page) != 1 {
+			return false
+		}
+		grace = page[0]
+		ct, _ := e.sf.Contact(born.ID)
+		return grace.Name == "Grace Hopper" && len(e.stripeOf(grace.ID)) == 1 && ct.ExternalID == grace.ID
+	})
+
+	// The echoes of Tandem's own writes come back as messages too, and go
+	// nowhere: Salesforce was written for the API's create and for Grace's
+	// id, nothing else.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.sf.WaitOutbound(ctx); err != nil {
+		t.Fatalf("outbound messages not acknowledged: %v", err)
+	}
+	e.settle(c.ID)
+	e.settle(grace.ID)
+	for _, id := range []string{c.ID, grace.ID} {
+		waitFor(t, 20*time.Second, "the Salesforce link of "+id+" synced", func() bool {
+			return e.linkStatuses(id)["salesforce"] == "synced"
+		})
+	}
+	if w := e.sfWrites(); len(w) != 2 {
+		t.Errorf("Tandem's writes to Salesforce = %+v, want 2 (the API's create, Grace's id)", w)
+	}
+
+	// A wrong secret: no Ack, nothing stored.
+	before := e.inboxCount("salesforce")
+	envelope := `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>` +
+		`<notifications xmlns="http://soap.sforce.com/2005/09/outbound"><OrganizationId>` + e.sf.OrgID() + `</OrganizationId>` +
+		`<Notification><Id>04l000000000999AAA</Id><sObject xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="sf:Contact" xmlns:sf="urn:sobject.enterprise.soap.sforce.com"><sf:Id>` +
+		contactID + `</sf:Id></sObject></Notification></notifications></soapenv:Body></soapenv:Envelope>`
+	resp, err := http.Post(e.api.base+"/webhooks/salesforce/not-the-secret-at-all", "text/xml", strings.NewReader(envelope))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(string(body), "Ack") {
+		t.Errorf("a message to a wrong secret: %s %s, want 400 and no Ack", resp.Status, body)
+	}
+	if n := e.inboxCount("salesforce"); n != before {
+		t.Errorf("the inbox holds %d Salesforce events after the refused message, had %d", n, before)
+	}
+}
+
+// inboxCount counts the events of integration Tandem has stored.
+func (e *stripeEnv) inboxCount(integration string) int {
+	e.t.Helper()
+	db, err := sql.Open("sqlite", sqlite.DSN(e.dbPath))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM inbox WHERE integration = ?`, integration).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }

@@ -260,12 +260,11 @@ func TestStripeFaultyWebhooks(t *testing.T) {
 	}
 	var local customer
 	waitFor(t, 20*time.Second, "Stripe's final state in Tandem", func() bool {
-		var page struct{ Data []customer }
-		e.api.do("GET", "/customers?email=faulty@example.com", nil, &page)
-		if len(page.Data) != 1 {
+		page := e.api.withEmail("faulty@example.com")
+		if len(page) != 1 {
 			return false
 		}
-		local = page.Data[0]
+		local = page[0]
 		return local.Name == "v15" && local.Metadata["step"] == "15"
 	})
 	e.settle(local.ID)

@@ -46,7 +46,15 @@ func (c *Connector) pushCustomer(ctx context.Context, req *tandem.PushRequest) (
 		return nil, err
 	}
 	remoteID := link.RemoteID
-	if unchanged {
+	switch {
+	case unchanged:
+		return result(remoteID, want)
+	case remoteID != "" && !c.carriesID(link.Base, rec.Ref.ID):
+		// Born in Salesforce, or matched at link-up: the Contact lacks our
+		// id, and an upsert by it would make a second Contact.
+		if err := c.adopt(ctx, remoteID, rec.Ref.ID, want); err != nil {
+			return nil, err
+		}
 		return result(remoteID, want)
 	}
 	id, err := c.upsert(ctx, rec.Ref.ID, want)
@@ -123,6 +131,22 @@ func (c *Connector) body(ct Contact) map[string]any {
 		}
 	}
 	return out
+}
+
+// carriesID says whether the Contact a link's base describes holds localID
+// in the external id field.
+func (c *Connector) carriesID(base []byte, localID string) bool {
+	var ct Contact
+	return json.Unmarshal(base, &ct) == nil && ct[c.cfg.ExternalIDField] == localID
+}
+
+// adopt writes ct to the record id, Tandem's id localID in its external id
+// field included, updating it by its Id.
+func (c *Connector) adopt(ctx context.Context, id, localID string, ct Contact) error {
+	body := c.body(ct)
+	body[c.cfg.ExternalIDField] = localID
+	_, err := c.do(ctx, "update", http.MethodPatch, c.dataPath("/sobjects/"+c.cfg.Object+"/"+url.PathEscape(id)), body, nil)
+	return err
 }
 
 // findByExternalID returns the id of the record whose external id is

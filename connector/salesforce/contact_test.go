@@ -93,6 +93,44 @@ func TestPushCreatesUpdatesDeletes(t *testing.T) {
 // TestPushRepeated shows upsert by external id is idempotent: a push
 // repeated without the link's remote id (its first answer was lost) finds
 // the same Contact.
+// TestPushAdopts: the first push to a Contact born in Salesforce (its link
+// knows the Id, its base lacks Tandem's id) writes it by Id with Tandem's
+// id, making no second Contact; the next push upserts by that id.
+func TestPushAdopts(t *testing.T) {
+	h := newHarness(t, salesforce.Config{})
+	c := h.connector(t, nil)
+	born, err := h.em.UI().CreateContact(salesforce.Fields{"FirstName": "Grace", "LastName": "Hopper"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := customerPush("tdmc_grace", 1, tandem.Customer{Name: "Grace Hopper", Email: "grace@example.com"})
+	req.Link.RemoteID = born.ID
+	req.Link.Base, _ = json.Marshal(Contact{"FirstName": "Grace", "LastName": "Hopper", DefaultExternalIDField: ""})
+	res, err := c.Push(t.Context(), req)
+	if err != nil || res.RemoteID != born.ID {
+		t.Fatalf("Push = %+v, %v; want the Contact %s", res, err, born.ID)
+	}
+	if ct, _ := h.em.Contact(born.ID); ct.ExternalID != "tdmc_grace" || ct.Email != "grace@example.com" {
+		t.Errorf("Contact after the push: %+v", ct)
+	}
+	if n := len(h.em.Contacts()); n != 1 {
+		t.Errorf("%d Contacts, want 1", n)
+	}
+	reqs := h.em.Requests()
+	if last := reqs[len(reqs)-1]; last.Method != http.MethodPatch || last.Path != "/services/data/v62.0/sobjects/Contact/"+born.ID {
+		t.Errorf("request: %+v, want a PATCH by Id", last)
+	}
+
+	req.Link.Base, req.Record.Customer.Phone = res.Base, "+1 555 0100"
+	if _, err := c.Push(t.Context(), req); err != nil {
+		t.Fatal(err)
+	}
+	reqs = h.em.Requests()
+	if last := reqs[len(reqs)-1]; last.Path != "/services/data/v62.0/sobjects/Contact/Tandem_Id__c/tdmc_grace" {
+		t.Errorf("request: %+v, want an upsert by Tandem's id", last)
+	}
+}
+
 func TestPushRepeated(t *testing.T) {
 	h := newHarness(t, salesforce.Config{})
 	c := h.connector(t, nil)

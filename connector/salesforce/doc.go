@@ -9,9 +9,10 @@
 // goroutines and repeats the call once.
 //
 // Changes are read by polling (poll.go): SOQL on SystemModstamp with an
-// overlap window, and the deleted replication endpoint for deletes. The
-// connector is a tandem.Source, but its Verify refuses every delivery:
-// outbound messages (SOAP) are not handled yet.
+// overlap window, and the deleted replication endpoint for deletes.
+// Outbound messages (outbound.go: SOAP notifications to a secret URL,
+// checked against the organization id) make a changed record be fetched at
+// once, between polls.
 //
 // The field mapping (mapping.go) is the pure functions that turn a local
 // customer into the Contact fields Tandem writes and back.

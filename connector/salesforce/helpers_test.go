@@ -89,7 +89,19 @@ func newHarness(t testing.TB, cfg salesforce.Config) *harness {
 // edit, unless nil, changes its configuration first.
 func (h *harness) connector(t testing.TB, edit func(*Config)) *Connector {
 	t.Helper()
-	cfg := Config{LoginURL: h.url, ClientID: testClientID, ClientSecret: testClientSecret}
+	return newConnector(t, func(cfg *Config) {
+		cfg.LoginURL = h.url
+		if edit != nil {
+			edit(cfg)
+		}
+	})
+}
+
+// newConnector returns a connector signing in with client credentials at
+// the default login URL; edit, unless nil, changes its configuration first.
+func newConnector(t testing.TB, edit func(*Config)) *Connector {
+	t.Helper()
+	cfg := Config{ClientID: testClientID, ClientSecret: testClientSecret}
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -91,18 +91,17 @@ func (c *Connector) change(rec remoteRecord) (*tandem.RemoteChange, error) {
 	return ch, nil
 }
 
-// Verify implements tandem.Source. Salesforce's pushes are outbound
-// messages (SOAP notifications), which are not handled yet: every delivery
-// is refused with an EINVALID *tandem.Error, and changes arrive by Poll
-// alone.
-func (c *Connector) Verify(http.Header, []byte) ([]tandem.InboundEvent, error) {
-	return nil, &tandem.Error{Code: tandem.EINVALID,
-		Message: "salesforce: outbound messages are not supported yet; changes are read by polling"}
-}
-
-// Decode implements tandem.Source for the events Poll returns.
+// Decode implements tandem.Source for the events Poll and Verify return.
 func (c *Connector) Decode(ev *tandem.InboundEvent) (*tandem.RemoteChange, bool, error) {
-	if ev.Type != eventChanged && ev.Type != eventDeleted {
+	switch ev.Type {
+	case eventChanged, eventDeleted:
+	case eventNotified:
+		var n notifiedRecord
+		if err := json.Unmarshal(ev.Payload, &n); err != nil {
+			return nil, false, fmt.Errorf("salesforce: decode event %s: %w", ev.ID, err)
+		}
+		return &tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: n.ID, Nudge: true}, true, nil
+	default:
 		return nil, false, nil
 	}
 	var rec remoteRecord

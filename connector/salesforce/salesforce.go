@@ -17,9 +17,10 @@ import (
 )
 
 var (
-	_ tandem.Integration = (*Connector)(nil)
-	_ tandem.Source      = (*Connector)(nil)
-	_ tandem.Poller      = (*Connector)(nil)
+	_ tandem.Integration  = (*Connector)(nil)
+	_ tandem.Source       = (*Connector)(nil)
+	_ tandem.Poller       = (*Connector)(nil)
+	_ tandem.Acknowledger = (*Connector)(nil)
 )
 
 // Name is the integration's name: the origin of changes from Salesforce and
@@ -60,6 +61,12 @@ type Config struct {
 	// any 24 hours; the connector refuses calls beyond it and slows down
 	// before it.
 	DailyBudget int
+	// OrgID is the organization's id, which outbound messages must name.
+	OrgID string
+	// OutboundSecret is the last segment of the URL outbound messages are
+	// sent to (/webhooks/salesforce/{secret}); without it and OrgID, every
+	// outbound message is refused.
+	OutboundSecret string
 	// HTTPClient, when set, replaces the default client (30 s timeout); it
 	// serves the token requests too.
 	HTTPClient *http.Client
@@ -70,6 +77,7 @@ type Config struct {
 var (
 	versionPattern = regexp.MustCompile(`^[1-9][0-9]?\.0$`)
 	namePattern    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
+	orgPattern     = regexp.MustCompile(`^00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$`)
 )
 
 // withDefaults returns cfg with its defaults filled in.
@@ -117,6 +125,12 @@ func (cfg Config) Validate() error {
 		if !namePattern.MatchString(name) {
 			errs = append(errs, fmt.Errorf("salesforce: %q is not an API name", name))
 		}
+	}
+	if cfg.OrgID != "" && !orgPattern.MatchString(cfg.OrgID) {
+		errs = append(errs, fmt.Errorf("salesforce: organization id %q is not 15 or 18 letters and digits starting 00D", cfg.OrgID))
+	}
+	if cfg.OutboundSecret != "" && len(cfg.OutboundSecret) < 16 {
+		errs = append(errs, errors.New("salesforce: the outbound secret must be at least 16 characters"))
 	}
 	if cfg.DailyBudget < 0 {
 		errs = append(errs, fmt.Errorf("salesforce: daily budget must not be negative, not %d", cfg.DailyBudget))

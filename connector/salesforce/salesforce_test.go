@@ -1,11 +1,8 @@
 package salesforce
 
 import (
-	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/tandemsync/tandem"
 )
 
 func TestConfigValidate(t *testing.T) {
@@ -27,6 +24,9 @@ func TestConfigValidate(t *testing.T) {
 		{"bad version", func(c *Config) { c.APIVersion = "v62" }, "not like 62.0"},
 		{"bad field", func(c *Config) { c.ExternalIDField = "Tandem Id" }, "not an API name"},
 		{"negative budget", func(c *Config) { c.DailyBudget = -1 }, "must not be negative"},
+		{"outbound messages", func(c *Config) { c.OrgID, c.OutboundSecret = "00D5g0000000001EAA", "sixteen-chars-ok" }, ""},
+		{"bad organization id", func(c *Config) { c.OrgID = "001000000000001" }, "starting 00D"},
+		{"short outbound secret", func(c *Config) { c.OutboundSecret = "short" }, "at least 16"},
 	} {
 		cfg := ok
 		tc.edit(&cfg)
@@ -48,16 +48,5 @@ func TestDefaults(t *testing.T) {
 	if c.Name() != "salesforce" || c.cfg.LoginURL != DefaultLoginURL || c.cfg.APIVersion != "62.0" ||
 		c.cfg.Object != "Contact" || c.cfg.ExternalIDField != "Tandem_Id__c" {
 		t.Errorf("name %q, config %+v", c.Name(), c.cfg)
-	}
-}
-
-func TestVerifyRefusesOutboundMessages(t *testing.T) {
-	c, err := New(Config{ClientID: "id", ClientSecret: "secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	events, err := c.Verify(http.Header{"Content-Type": {"text/xml"}}, []byte(`<soapenv:Envelope/>`))
-	if events != nil || tandem.ErrorCode(err) != tandem.EINVALID || !strings.Contains(tandem.ErrorMessage(err), "not supported") {
-		t.Fatalf("Verify = %v, %v; want an EINVALID refusal", events, err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 	"time"
 
@@ -19,11 +18,12 @@ import (
 // valid signature of the raw body, made within five minutes, by one of the
 // webhook secrets (several while a secret is rotated). Events are parsed as
 // plain JSON, so an endpoint on another API version is still accepted.
-func (c *Connector) Verify(header http.Header, body []byte) ([]tandem.InboundEvent, error) {
+func (c *Connector) Verify(d *tandem.Delivery) ([]tandem.InboundEvent, error) {
+	body := d.Body
 	if len(c.webhookSecrets) == 0 {
 		return nil, &tandem.Error{Code: tandem.EINVALID, Message: "stripe: no webhook secret is configured"}
 	}
-	sig := header.Get("Stripe-Signature")
+	sig := d.Header.Get("Stripe-Signature")
 	var err error
 	for _, secret := range c.webhookSecrets {
 		if err = webhook.ValidatePayload(body, sig, secret); err == nil {

@@ -50,7 +50,7 @@ func TestVerify(t *testing.T) {
 		{"signed but not an event", signed([]byte(`{"hello":1}`), "whsec_new", now), []byte(`{"hello":1}`), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			events, err := c.Verify(tc.header, tc.body)
+			events, err := c.Verify(&tandem.Delivery{Header: tc.header, Body: tc.body})
 			switch {
 			case tc.ok && (err != nil || len(events) != 1 || events[0].ID != "evt_1SxCreated0001" || events[0].Type != "customer.created"):
 				t.Fatalf("Verify = %+v, %v; want the event", events, err)

@@ -44,6 +44,39 @@ func (e *Emulator) getContact(c *call) (int, any, error) {
 	return http.StatusOK, e.record(ct, c.version, nil), nil
 }
 
+// fields decodes the call's body as the fields of one Contact.
+func (c *call) fields() (Fields, error) {
+	var body map[string]json.RawMessage
+	if err := c.decode(&body); err != nil {
+		return nil, err
+	}
+	fs, err := fieldsOf(body)
+	if err != nil {
+		return nil, err
+	}
+	return fs, nil
+}
+
+// updateContact serves PATCH .../sobjects/Contact/{id}: 204 when the
+// fields are written.
+func (e *Emulator) updateContact(c *call) (int, any, error) {
+	fs, err := c.fields()
+	if err != nil {
+		return 0, nil, err
+	}
+	ct, ok := e.byID(c.r.PathValue("id"))
+	switch {
+	case !ok:
+		return 0, nil, notFound()
+	case ct.IsDeleted:
+		return 0, nil, newError(http.StatusNotFound, "ENTITY_IS_DELETED", "entity is deleted")
+	}
+	if err := e.update(ct, fs, c.user); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
+
 // deleteContact serves DELETE .../sobjects/Contact/{id}.
 func (e *Emulator) deleteContact(c *call) (int, any, error) {
 	if err := e.remove(c.r.PathValue("id"), c.user); err != nil {
@@ -80,21 +113,17 @@ func (e *Emulator) upsertContact(c *call) (int, any, error) {
 	if err := e.externalIDPath(c); err != nil {
 		return 0, nil, err
 	}
-	var body map[string]json.RawMessage
-	if err := c.decode(&body); err != nil {
+	fs, err := c.fields()
+	if err != nil {
 		return 0, nil, err
-	}
-	fs, ferr := fieldsOf(body)
-	if ferr != nil {
-		return 0, nil, ferr
 	}
 	value := c.r.PathValue("value")
 	if _, exists := e.byExternalID(value); !exists && c.r.URL.Query().Get("updateOnly") == "true" {
 		return 0, nil, notFound()
 	}
-	ct, created, err := e.upsert(value, fs, c.user)
-	if err != nil {
-		return 0, nil, err
+	ct, created, uerr := e.upsert(value, fs, c.user)
+	if uerr != nil {
+		return 0, nil, uerr
 	}
 	res := upsertResult{ID: ct.ID, Success: true, Errors: []itemError{}, Created: created}
 	switch {

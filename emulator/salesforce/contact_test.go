@@ -108,6 +108,35 @@ func TestUpsertErrors(t *testing.T) {
 	}
 }
 
+// TestUpdateByID: PATCH by Id writes the fields, the external id among
+// them (a Contact born in Salesforce gets Tandem's id), and refuses one
+// another Contact holds, an unknown id and a deleted Contact.
+func TestUpdateByID(t *testing.T) {
+	h := newHarness(t, Config{})
+	born, err := h.em.UI().CreateContact(Fields{"LastName": "Hopper"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := testVersion + "/sobjects/Contact/" + born.ID
+	if a := h.do(t, http.MethodPatch, path, map[string]any{"FirstName": "Grace", "Tandem_Id__c": "tdmc_2"}); a.status != http.StatusNoContent {
+		t.Fatalf("update: %d %s", a.status, a.body)
+	}
+	if c, _ := h.em.Contact(born.ID); c.FirstName != "Grace" || c.ExternalID != "tdmc_2" || c.LastModifiedByID != h.em.IntegrationUserID() {
+		t.Errorf("after the update: %+v", c)
+	}
+	other := h.mustCreate(t, "tdmc_1", map[string]any{"LastName": "Lovelace"})
+	if a := h.do(t, http.MethodPatch, path, map[string]any{"Tandem_Id__c": "tdmc_1"}); a.status != http.StatusBadRequest || a.errorCode(t) != "DUPLICATE_VALUE" {
+		t.Errorf("taking another Contact's external id: %d %s", a.status, a.body)
+	}
+	if a := h.do(t, http.MethodPatch, testVersion+"/sobjects/Contact/003000000000000AAA", map[string]any{"LastName": "X"}); a.status != http.StatusNotFound || a.errorCode(t) != "NOT_FOUND" {
+		t.Errorf("unknown id: %d %s", a.status, a.body)
+	}
+	h.do(t, http.MethodDelete, testVersion+"/sobjects/Contact/"+other, nil)
+	if a := h.do(t, http.MethodPatch, testVersion+"/sobjects/Contact/"+other, map[string]any{"LastName": "X"}); a.status != http.StatusNotFound || a.errorCode(t) != "ENTITY_IS_DELETED" {
+		t.Errorf("deleted Contact: %d %s", a.status, a.body)
+	}
+}
+
 func TestDelete(t *testing.T) {
 	h := newHarness(t, Config{})
 	id := h.mustCreate(t, "tdmc_1", map[string]any{"LastName": "Lovelace"})

@@ -207,6 +207,7 @@ func (e *Emulator) routes() http.Handler {
 		api("GET "+sobject+p, e.deleted)
 	}
 	api("GET "+sobject+"/{id}", e.getContact)
+	api("PATCH "+sobject+"/{id}", e.updateContact)
 	api("DELETE "+sobject+"/{id}", e.deleteContact)
 	api("GET "+sobject+"/{field}/{value}", e.getByExternalID)
 	api("PATCH "+sobject+"/{field}/{value}", e.upsertContact)
