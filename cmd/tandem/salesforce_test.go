@@ -50,17 +50,10 @@ func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 	e := &threeWayEnv{}
 	cfg := sfemulator.Config{ClientID: salesforceTestClientID, ClientSecret: salesforceTestClientSecret,
 		Now: func() time.Time { return time.Now().Add(-time.Duration(e.sfBehind.Load())) }}
-	// Tandem listens only once it starts, after the emulator: the
-	// messages go through a relay that learns Tandem's address then.
-	var tandemURL atomic.Pointer[url.URL]
+	var relay *outboundRelay
 	secret := env["SALESFORCE_OUTBOUND_SECRET"]
 	if secret != "" {
-		relay := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-			if u := tandemURL.Load(); u != nil {
-				r.SetURL(u)
-			}
-		}})
-		t.Cleanup(relay.Close)
+		relay = newOutboundRelay(t)
 		cfg.Outbound = sfemulator.Outbound{URL: relay.URL + "/webhooks/salesforce/" + secret}
 	}
 	sf, err := sfemulator.New(cfg)
@@ -89,12 +82,38 @@ func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 	}
 	env["STRIPE_POLL_INTERVAL"] = "200ms"
 	e.stripeEnv, e.sf = newStripeEnv(t, emulator.Config{}, env), sf
-	u, err := url.Parse(e.api.base)
-	if err != nil {
-		t.Fatal(err)
+	if relay != nil {
+		relay.to(t, e.api.base)
 	}
-	tandemURL.Store(u)
 	return e
+}
+
+// outboundRelay forwards a Salesforce emulator's outbound messages to
+// Tandem, which listens only after the emulator started: the emulator
+// sends to URL, and to names Tandem's base URL once it is known.
+type outboundRelay struct {
+	URL    string
+	target atomic.Pointer[url.URL]
+}
+
+func newOutboundRelay(tb testing.TB) *outboundRelay {
+	r := &outboundRelay{}
+	srv := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		if u := r.target.Load(); u != nil {
+			pr.SetURL(u)
+		}
+	}})
+	tb.Cleanup(srv.Close)
+	r.URL = srv.URL
+	return r
+}
+
+func (r *outboundRelay) to(tb testing.TB, base string) {
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r.target.Store(u)
 }
 
 // contactsOf returns the live Contacts whose external id is id.
@@ -410,4 +429,44 @@ func (e *stripeEnv) inboxCount(integration string) int {
 		e.t.Fatal(err)
 	}
 	return n
+}
+
+// TestSalesforceRefusalParksAlone: a customer Salesforce refuses (a last
+// name over its 80 characters) fails on its Salesforce link alone, listed
+// with Salesforce's message, while Stripe and the customer created beside
+// it sync; once the name is fixed, it reaches Salesforce.
+func TestSalesforceRefusalParksAlone(t *testing.T) {
+	t.Parallel()
+	e := newThreeWayEnv(t, nil)
+	long := e.api.mustCreate(strings.Repeat("x", 100))
+	ada := e.api.mustCreate("Ada Lovelace")
+	waitFor(t, 20*time.Second, "the refused push failed", func() bool { return e.linkStatuses(long.ID)["salesforce"] == "failed" })
+	waitFor(t, 20*time.Second, "the rest synced", func() bool {
+		return len(e.contactsOf(ada.ID)) == 1 && len(e.stripeOf(ada.ID)) == 1 && len(e.stripeOf(long.ID)) == 1 &&
+			e.linkStatuses(long.ID)["stripe"] == "synced"
+	})
+	if n := len(e.contactsOf(long.ID)); n != 0 {
+		t.Errorf("%d Contacts hold the refused customer", n)
+	}
+	var failures struct {
+		Data []struct {
+			ID        string `json:"id"`
+			LastError string `json:"last_error"`
+		} `json:"data"`
+	}
+	e.api.do("GET", "/sync/failures", nil, &failures)
+	if len(failures.Data) != 1 || failures.Data[0].ID != "salesforce:customer:"+long.ID ||
+		!strings.Contains(failures.Data[0].LastError, "STRING_TOO_LONG") {
+		t.Fatalf("failures = %+v, want the refused customer's, with Salesforce's STRING_TOO_LONG", failures.Data)
+	}
+
+	e.api.do("PATCH", "/customers/"+long.ID, map[string]any{"name": "Fixed Name"}, nil)
+	waitFor(t, 20*time.Second, "the fixed customer in Salesforce", func() bool {
+		ct := e.contactsOf(long.ID)
+		return len(ct) == 1 && ct[0].LastName == "Name" && e.linkStatuses(long.ID)["salesforce"] == "synced"
+	})
+	e.api.do("GET", "/sync/failures", nil, &failures)
+	if len(failures.Data) != 0 {
+		t.Errorf("failures after the fix = %+v", failures.Data)
+	}
 }

@@ -274,17 +274,120 @@ func matchWrites(changes []localChange, writes []emulatorWrite) (applied []time.
 	return applied, missing
 }
 
-// stripeChange is an edit made on the emulator's dashboard.
-type stripeChange struct {
-	customer int // index in the benchmark's customers
+// remoteEdit is an edit made outside Tandem, to record customer, carrying
+// seq.
+type remoteEdit struct {
+	customer int // index in the benchmark's records
 	seq      int
 	made     time.Time
 }
 
-// sighting is when the local row of a customer was first seen holding seq.
+// sighting is when a record was first seen where the edits go holding seq.
 type sighting struct {
 	at  time.Time
 	seq int
+}
+
+// editLoad is the outcome of measureEdits.
+type editLoad struct {
+	latencies *propagationResult
+	edits     int
+	loadEnd   time.Time
+	errs      []string // of the edits
+	watchErr  error    // the first of observe
+}
+
+// measureEdits makes edits at rate for window: edit i goes to record
+// i % records and carries seq i. Meanwhile, every 10 ms, observe reports
+// through saw the seq each record holds where the edits should arrive. It
+// returns, per edit, the time from the edit to its record first seen with
+// that seq or a later one, once every record shows its last edit.
+func measureEdits(tb testing.TB, records int, rate float64, window time.Duration, edit func(k, seq int) error,
+	observe func(saw func(k, seq int)) error) *editLoad {
+	tb.Helper()
+	var (
+		mu       sync.Mutex
+		seen     = make([][]sighting, records)
+		last     = make([]int, records) // highest seq seen per record
+		watchErr error
+	)
+	for k := range last {
+		last[k] = -1
+	}
+	stop, watched := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(watched)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			now := time.Now()
+			mu.Lock()
+			err := observe(func(k, seq int) {
+				if seq > last[k] {
+					last[k] = seq
+					seen[k] = append(seen[k], sighting{at: now, seq: seq})
+				}
+			})
+			if err != nil && watchErr == nil {
+				watchErr = err
+			}
+			mu.Unlock()
+		}
+	}()
+	stopWatching := sync.OnceFunc(func() { close(stop); <-watched })
+	defer stopWatching()
+
+	var (
+		cmu     sync.Mutex
+		edits   []remoteEdit
+		out     = &editLoad{latencies: &propagationResult{}}
+		lastSeq = make([]int, records)
+	)
+	for k := range lastSeq {
+		lastSeq[k] = -1
+	}
+	atRate(rate, window, func(i int) {
+		k := i % records
+		err := edit(k, i)
+		made := time.Now()
+		cmu.Lock()
+		defer cmu.Unlock()
+		if err != nil {
+			out.errs = append(out.errs, err.Error())
+			return
+		}
+		edits = append(edits, remoteEdit{customer: k, seq: i, made: made})
+		lastSeq[k] = max(lastSeq[k], i)
+	})
+	out.loadEnd, out.edits = time.Now(), len(edits)
+	if len(edits) == 0 {
+		tb.Fatalf("no edit was made; errors: %v", out.errs)
+	}
+	waitFor(tb, 60*time.Second, "every edit to arrive", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for k := range lastSeq {
+			if last[k] < lastSeq[k] {
+				return false
+			}
+		}
+		return true
+	})
+	stopWatching()
+	for _, c := range edits {
+		for _, s := range seen[c.customer] {
+			if s.seq >= c.seq {
+				out.latencies.latencies = append(out.latencies.latencies, s.at.Sub(c.made))
+				break
+			}
+		}
+	}
+	slices.Sort(out.latencies.latencies)
+	out.watchErr = watchErr
+	return out
 }
 
 func measureInbound(b *testing.B, window time.Duration, pollOnly bool) *propagationResult {
@@ -307,104 +410,23 @@ func measureInbound(b *testing.B, window time.Duration, pollOnly bool) *propagat
 		}
 	}
 
-	// The watcher lists the local customers every 10 ms and notes when each
-	// shows a newer seq.
-	var (
-		mu       sync.Mutex
-		seen     = make([][]sighting, len(ids))
-		last     = make([]int, len(ids)) // highest seq seen per customer
-		watchErr error
-	)
-	for k := range last {
-		last[k] = -1
-	}
-	stop := make(chan struct{})
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-			var page struct{ Data []benchLocal }
-			err := callAPI(e.hc, "GET", e.api.base+"/customers?limit=100", nil, &page, http.StatusOK)
-			now := time.Now()
-			mu.Lock()
-			if err != nil && watchErr == nil {
-				watchErr = err
-			}
-			for _, c := range page.Data {
-				k, ok := index[c.ID]
-				seq, err := strconv.Atoi(c.Metadata["seq"])
-				if ok && err == nil && seq > last[k] {
-					last[k] = seq
-					seen[k] = append(seen[k], sighting{at: now, seq: seq})
-				}
-			}
-			mu.Unlock()
-		}
-	}()
-	defer func() {
-		select {
-		case <-stop:
-		default:
-			close(stop)
-		}
-		<-watched
-	}()
-
-	var (
-		cmu     sync.Mutex
-		changes []stripeChange
-		errs    []string
-	)
-	lastSeq := make([]int, len(ids))
-	for k := range lastSeq {
-		lastSeq[k] = -1
-	}
-	atRate(propagationRate, window, func(i int) {
-		k := i % len(ids)
+	load := measureEdits(b, len(ids), propagationRate, window, func(k, seq int) error {
 		_, err := e.em.Dashboard().UpdateCustomer(remote[k], emulator.CustomerParams{
-			Name: str(fmt.Sprintf("Dashboard customer %d edit %d", k, i)), Metadata: map[string]string{"seq": strconv.Itoa(i)}})
-		made := time.Now()
-		cmu.Lock()
-		defer cmu.Unlock()
-		if err != nil {
-			errs = append(errs, err.Error())
-			return
-		}
-		changes = append(changes, stripeChange{customer: k, seq: i, made: made})
-		lastSeq[k] = max(lastSeq[k], i)
-	})
-	loadEnd := time.Now()
-	if len(changes) == 0 {
-		b.Fatalf("Stripe→local: no dashboard edit was made; errors: %v", errs)
-	}
-	waitFor(b, 60*time.Second, "every dashboard edit in Tandem", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		for k := range ids {
-			if last[k] < lastSeq[k] {
-				return false
+			Name: str(fmt.Sprintf("Dashboard customer %d edit %d", k, seq)), Metadata: map[string]string{"seq": strconv.Itoa(seq)}})
+		return err
+	}, func(saw func(k, seq int)) error {
+		// The local rows, through the API.
+		var page struct{ Data []benchLocal }
+		err := callAPI(e.hc, "GET", e.api.base+"/customers?limit=100", nil, &page, http.StatusOK)
+		for _, c := range page.Data {
+			k, ok := index[c.ID]
+			if seq, err := strconv.Atoi(c.Metadata["seq"]); ok && err == nil {
+				saw(k, seq)
 			}
 		}
-		return true
+		return err
 	})
-	close(stop)
-	<-watched
-
-	r := &propagationResult{}
-	for _, c := range changes {
-		for _, s := range seen[c.customer] {
-			if s.seq >= c.seq {
-				r.latencies = append(r.latencies, s.at.Sub(c.made))
-				break
-			}
-		}
-	}
-	slices.Sort(r.latencies)
+	r, loadEnd, errs, watchErr := load.latencies, load.loadEnd, load.errs, load.watchErr
 	calls := countCalls(e.em.Requests())
 	w := os.Stdout
 	fmt.Fprintf(w, "\n%s: %d dashboard edits/s for %v over %d customers, %s; Tandem on SQLite in this process, %s\n",

@@ -1,8 +1,10 @@
 package salesforce
 
 import (
+	"fmt"
 	"net/http"
 	"time"
+	"unicode/utf8"
 )
 
 // Contact is one Contact record as the emulator keeps it.
@@ -35,26 +37,28 @@ type field struct {
 	name     string
 	writable bool
 	value    func(c *Contact) *string // nil for the fields that are not strings
+	max      int                      // the most characters a writable field holds
 }
 
 // schema lists the Contact fields, in the order records show them; the
 // external id field is named as configured.
 func schema(externalIDField string) []field {
-	str := func(name string, v func(c *Contact) *string) field {
-		return field{name: name, writable: true, value: v}
+	str := func(name string, max int, v func(c *Contact) *string) field {
+		return field{name: name, writable: true, value: v, max: max}
 	}
+	// The lengths are Salesforce's for the standard Contact fields.
 	return []field{
 		{name: "Id", value: func(c *Contact) *string { return &c.ID }},
-		str("FirstName", func(c *Contact) *string { return &c.FirstName }),
-		str("LastName", func(c *Contact) *string { return &c.LastName }),
-		str("Email", func(c *Contact) *string { return &c.Email }),
-		str("Phone", func(c *Contact) *string { return &c.Phone }),
-		str("MailingStreet", func(c *Contact) *string { return &c.MailingStreet }),
-		str("MailingCity", func(c *Contact) *string { return &c.MailingCity }),
-		str("MailingState", func(c *Contact) *string { return &c.MailingState }),
-		str("MailingPostalCode", func(c *Contact) *string { return &c.MailingPostalCode }),
-		str("MailingCountry", func(c *Contact) *string { return &c.MailingCountry }),
-		str(externalIDField, func(c *Contact) *string { return &c.ExternalID }),
+		str("FirstName", 40, func(c *Contact) *string { return &c.FirstName }),
+		str("LastName", 80, func(c *Contact) *string { return &c.LastName }),
+		str("Email", 80, func(c *Contact) *string { return &c.Email }),
+		str("Phone", 40, func(c *Contact) *string { return &c.Phone }),
+		str("MailingStreet", 255, func(c *Contact) *string { return &c.MailingStreet }),
+		str("MailingCity", 40, func(c *Contact) *string { return &c.MailingCity }),
+		str("MailingState", 80, func(c *Contact) *string { return &c.MailingState }),
+		str("MailingPostalCode", 20, func(c *Contact) *string { return &c.MailingPostalCode }),
+		str("MailingCountry", 80, func(c *Contact) *string { return &c.MailingCountry }),
+		str(externalIDField, 255, func(c *Contact) *string { return &c.ExternalID }),
 		{name: "CreatedDate"},
 		{name: "SystemModstamp"},
 		{name: "LastModifiedById", value: func(c *Contact) *string { return &c.LastModifiedByID }},
@@ -117,6 +121,11 @@ func (e *Emulator) apply(c Contact, fs Fields) (Contact, *Error) {
 	}
 	for name, v := range fs {
 		f, _ := e.lookupField(name)
+		if n := utf8.RuneCountInString(v); n > f.max {
+			return c, &Error{Status: http.StatusBadRequest, ErrorCode: "STRING_TOO_LONG",
+				Message: fmt.Sprintf("%s: data value too large: %d characters (max length=%d)", f.name, n, f.max),
+				Fields:  []string{f.name}}
+		}
 		*f.value(&c) = v
 	}
 	if c.LastName == "" {

@@ -3,6 +3,7 @@ package salesforce
 import (
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -83,6 +84,7 @@ func TestUpsertErrors(t *testing.T) {
 	}{
 		{"no LastName", "/Tandem_Id__c/a", map[string]any{"FirstName": "Ada"}, 400, "REQUIRED_FIELD_MISSING"},
 		{"LastName emptied", "/Tandem_Id__c/taken", map[string]any{"LastName": nil}, 400, "REQUIRED_FIELD_MISSING"},
+		{"LastName too long", "/Tandem_Id__c/a", map[string]any{"LastName": strings.Repeat("é", 81)}, 400, "STRING_TOO_LONG"},
 		{"unknown field", "/Tandem_Id__c/a", map[string]any{"LastName": "X", "Nope__c": "1"}, 400, "INVALID_FIELD"},
 		{"read-only field", "/Tandem_Id__c/a", map[string]any{"LastName": "X", "SystemModstamp": "x"}, 400, "INVALID_FIELD_FOR_INSERT_UPDATE"},
 		{"not a string", "/Tandem_Id__c/a", map[string]any{"LastName": 7}, 400, "JSON_PARSER_ERROR"},
