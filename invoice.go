@@ -1,6 +1,7 @@
 package tandem
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"regexp"
@@ -184,6 +185,27 @@ const maxInvoiceTotal = MaxInvoiceLines * MaxLineQuantity * MaxUnitAmount
 // A compile-time check that no total overflows: the index is 0 only while
 // maxInvoiceTotal fits in an int64.
 var _ = [1]struct{}{}[maxInvoiceTotal/math.MaxInt64]
+
+// InvoiceCatalog is the local invoice catalog: the write path every change
+// to an invoice takes, from the API or from an integration.
+type InvoiceCatalog interface {
+	// CreateInvoice stores a new invoice (a draft unless it says otherwise)
+	// of a live customer; an unknown or deleted customer is EINVALID naming
+	// customer_id. replayed reports that w's idempotency key was seen
+	// before and the result is the first one.
+	CreateInvoice(ctx context.Context, inv *Invoice, w Write) (created *Invoice, replayed bool, err error)
+	// GetInvoice returns a live invoice; ENOTFOUND for unknown or deleted ids.
+	GetInvoice(ctx context.Context, id string) (*Invoice, error)
+	// ListInvoices returns one page of live invoices in id order.
+	ListInvoices(ctx context.Context, f InvoiceFilter) (*InvoicePage, error)
+	// UpdateInvoice applies change to the stored invoice, under its lock,
+	// and saves the result, totals recomputed, as a new version. change
+	// refuses what the invoice's status forbids.
+	UpdateInvoice(ctx context.Context, id string, w Write, change func(*Invoice) error) (*Invoice, error)
+	// DeleteInvoice turns a draft into a tombstone; ECONFLICT for any other
+	// status.
+	DeleteInvoice(ctx context.Context, id string, w Write) error
+}
 
 // InvoiceFilter selects a page of invoices.
 type InvoiceFilter struct {

@@ -142,6 +142,13 @@ type Integration interface {
 	Push(ctx context.Context, req *PushRequest) (*PushResult, error)
 }
 
+// Selective is an Integration that syncs only some kinds of records: writes
+// of the other kinds enqueue no push to it. Integrations that are not
+// Selective sync every kind.
+type Selective interface {
+	Kinds() []Kind
+}
+
 // Source is the inbound half of an integration: it verifies what the
 // provider sends, and reads the provider's current state.
 type Source interface {

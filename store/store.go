@@ -14,6 +14,7 @@ import (
 // the schema and the job queue's lifecycle.
 type Store interface {
 	tandem.Catalog
+	tandem.InvoiceCatalog
 	syncer.Store
 	syncer.ReconcileStore
 	// Prune deletes what is past its retention: events already applied,

@@ -7,16 +7,26 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/tandemsync/tandem"
 	"github.com/tandemsync/tandem/store"
 	"github.com/tandemsync/tandem/store/postgres"
 	"github.com/tandemsync/tandem/store/sqlite"
 	"github.com/tandemsync/tandem/store/sqlstore"
 )
 
-// openStore opens the store cfg names. workers nil makes it insert-only.
-func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, integrations []string, workers *river.Workers, periodic []*river.PeriodicJob) (store.Store, error) {
+// openStore opens the store cfg names, for integrations. workers nil makes
+// it insert-only.
+func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, integrations []tandem.Integration, workers *river.Workers, periodic []*river.PeriodicJob) (store.Store, error) {
+	names, kinds := make([]string, len(integrations)), map[string][]tandem.Kind{}
+	for i, in := range integrations {
+		names[i] = in.Name()
+		if sel, ok := in.(tandem.Selective); ok {
+			kinds[in.Name()] = sel.Kinds()
+		}
+	}
 	opts := sqlstore.Options{
-		Integrations:      integrations,
+		Integrations:      names,
+		Kinds:             kinds,
 		Workers:           workers,
 		MaxWorkers:        cfg.Workers,
 		FetchPollInterval: cfg.PollInterval,

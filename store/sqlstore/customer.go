@@ -20,10 +20,15 @@ const customerColumns = `customers.id, customers.name, customers.email, customer
 // set here) and enqueues its pushes in the same transaction. With an
 // idempotency key seen before, it returns the first result instead.
 func (s *Store[TTx]) CreateCustomer(ctx context.Context, c *tandem.Customer, w tandem.Write) (*tandem.Customer, bool, error) {
-	created, replayed, err := s.createCustomer(ctx, c, w)
+	return createOnce(ctx, c, w, s.createCustomer)
+}
+
+// createOnce runs create, and once more when a concurrent create with the
+// same idempotency key committed first, so as to replay its result.
+func createOnce[T any](ctx context.Context, in *T, w tandem.Write, create func(context.Context, *T, tandem.Write) (*T, bool, error)) (*T, bool, error) {
+	created, replayed, err := create(ctx, in, w)
 	if w.IdempotencyKey != "" && tandem.ErrorCode(err) == tandem.ECONFLICT {
-		// A concurrent create with the same key committed first: replay it.
-		created, replayed, err = s.createCustomer(ctx, c, w)
+		created, replayed, err = create(ctx, in, w)
 	}
 	return created, replayed, err
 }
@@ -38,9 +43,10 @@ func (s *Store[TTx]) createCustomer(ctx context.Context, in *tandem.Customer, w 
 	)
 	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
 		if w.IdempotencyKey != "" {
-			first, err := s.replay(ctx, q, w)
-			if err != nil || first != nil {
-				out, replayed = first, first != nil
+			var first tandem.Customer
+			found, err := s.replay(ctx, q, w, &first)
+			if err != nil || found {
+				out, replayed = &first, found
 				return err
 			}
 		}
@@ -58,13 +64,8 @@ func (s *Store[TTx]) createCustomer(ctx context.Context, in *tandem.Customer, w 
 			return fmt.Errorf("insert customer: %w", err)
 		}
 		if w.IdempotencyKey != "" {
-			snapshot, err := json.Marshal(&c)
-			if err != nil {
+			if err := s.remember(ctx, q, w, &c); err != nil {
 				return err
-			}
-			if err := q.Exec(ctx, `INSERT INTO idempotency_keys (key, request_hash, response, created_at)
-				VALUES ($1, $2, $3, $4)`, w.IdempotencyKey, w.RequestHash, string(snapshot), now); err != nil {
-				return fmt.Errorf("store idempotency key: %w", err)
 			}
 		}
 		out = &c
@@ -76,25 +77,38 @@ func (s *Store[TTx]) createCustomer(ctx context.Context, in *tandem.Customer, w 
 	return out, replayed, nil
 }
 
-// replay returns the first result stored under w's idempotency key, nil if
-// the key is new, and EINVALID if the key was used for another request.
-func (s *Store[TTx]) replay(ctx context.Context, q Querier, w tandem.Write) (*tandem.Customer, error) {
+// replay decodes into first the result stored under w's idempotency key
+// and reports whether there was one; EINVALID if the key was used for
+// another request.
+func (s *Store[TTx]) replay(ctx context.Context, q Querier, w tandem.Write, first any) (bool, error) {
 	var hash, response string
 	err := q.QueryRow(ctx, `SELECT request_hash, response FROM idempotency_keys WHERE key = $1`, w.IdempotencyKey).Scan(&hash, &response)
 	switch {
 	case errors.Is(err, ErrNoRows):
-		return nil, nil
+		return false, nil
 	case err != nil:
-		return nil, fmt.Errorf("read idempotency key: %w", err)
+		return false, fmt.Errorf("read idempotency key: %w", err)
 	case hash != w.RequestHash:
-		return nil, &tandem.Error{Code: tandem.EINVALID, Field: "Idempotency-Key",
+		return false, &tandem.Error{Code: tandem.EINVALID, Field: "Idempotency-Key",
 			Message: "this key was already used for a different request"}
 	}
-	var c tandem.Customer
-	if err := json.Unmarshal([]byte(response), &c); err != nil {
-		return nil, fmt.Errorf("decode idempotent response: %w", err)
+	if err := json.Unmarshal([]byte(response), first); err != nil {
+		return false, fmt.Errorf("decode idempotent response: %w", err)
 	}
-	return &c, nil
+	return true, nil
+}
+
+// remember stores result as the first result of w's idempotency key.
+func (s *Store[TTx]) remember(ctx context.Context, q Querier, w tandem.Write, result any) error {
+	snapshot, err := json.Marshal(result)
+	if err != nil {
+		return err
+	}
+	if err := q.Exec(ctx, `INSERT INTO idempotency_keys (key, request_hash, response, created_at)
+		VALUES ($1, $2, $3, $4)`, w.IdempotencyKey, w.RequestHash, string(snapshot), s.now()); err != nil {
+		return fmt.Errorf("store idempotency key: %w", err)
+	}
+	return nil
 }
 
 // GetCustomer returns a live customer.
@@ -120,29 +134,40 @@ func (s *Store[TTx]) ListCustomers(ctx context.Context, f tandem.CustomerFilter)
 		query += ` AND email = $2`
 		args = append(args, f.Email)
 	}
-	query += ` ORDER BY id LIMIT $` + strconv.Itoa(len(args)+1)
-	args = append(args, f.Limit+1)
-	rows, err := s.e.DB.Query(ctx, query, args...)
+	items, next, err := queryPage(ctx, s, "customers", query, args, f.Limit, scanCustomer, func(c *tandem.Customer) string { return c.ID })
 	if err != nil {
-		return nil, s.e.Translate(fmt.Errorf("list customers: %w", err))
+		return nil, err
+	}
+	return &tandem.CustomerPage{Customers: items, Next: next}, nil
+}
+
+// queryPage runs query (its rows in id order after a cursor, in args)
+// with a limit of one more than size, and returns the first size rows,
+// scanned, with the cursor of the next page ("" on the last).
+func queryPage[TTx, T any](ctx context.Context, s *Store[TTx], what, query string, args []any, size int,
+	scan func(Row) (T, error), id func(T) string) ([]T, string, error) {
+	args = append(args, size+1)
+	rows, err := s.e.DB.Query(ctx, query+` ORDER BY id LIMIT $`+strconv.Itoa(len(args)), args...)
+	if err != nil {
+		return nil, "", s.e.Translate(fmt.Errorf("list %s: %w", what, err))
 	}
 	defer rows.Close()
-	page := &tandem.CustomerPage{}
+	var items []T
 	for rows.Next() {
-		c, err := scanCustomer(rows)
+		item, err := scan(rows)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		page.Customers = append(page.Customers, c)
+		items = append(items, item)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, s.e.Translate(fmt.Errorf("list customers: %w", err))
+		return nil, "", s.e.Translate(fmt.Errorf("list %s: %w", what, err))
 	}
-	if len(page.Customers) > f.Limit {
-		page.Customers = page.Customers[:f.Limit]
-		page.Next = page.Customers[f.Limit-1].ID
+	if len(items) > size {
+		items = items[:size]
+		return items, id(items[size-1]), nil
 	}
-	return page, nil
+	return items, "", nil
 }
 
 // UpdateCustomer applies change to the live customer id and stores the result
@@ -205,13 +230,19 @@ func (s *Store[TTx]) lockLiveCustomer(ctx context.Context, q Querier, id string,
 	if err != nil {
 		return nil, err
 	}
-	if c.Deleted {
-		return nil, errCustomerNotFound(id)
+	return c, checkLive(tandem.KindCustomer, id, c.Deleted, c.Version, w)
+}
+
+// checkLive refuses a write to a tombstone (ENOTFOUND) or to a record not
+// at w's expected version (EPRECONDITION).
+func checkLive(kind tandem.Kind, id string, deleted bool, version int64, w tandem.Write) error {
+	switch {
+	case deleted:
+		return tandem.Errorf(tandem.ENOTFOUND, "%s %s not found", kind, id)
+	case w.IfVersion != 0 && w.IfVersion != version:
+		return tandem.Errorf(tandem.EPRECONDITION, "%s %s is at version %d, not %d", kind, id, version, w.IfVersion)
 	}
-	if w.IfVersion != 0 && w.IfVersion != c.Version {
-		return nil, tandem.Errorf(tandem.EPRECONDITION, "customer %s is at version %d, not %d", id, c.Version, w.IfVersion)
-	}
-	return c, nil
+	return nil
 }
 
 // loadCustomer reads a customer, tombstones included.

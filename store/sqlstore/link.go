@@ -22,6 +22,7 @@ const linkColumns = `l.integration, l.kind, l.local_id, l.remote_id, l.synced_ve
 // version and are locked by the push worker's final check.
 var kindTables = map[tandem.Kind]string{
 	tandem.KindCustomer: "customers",
+	tandem.KindInvoice:  "invoices",
 }
 
 // PushState returns what a push of ref to integration starts from: the

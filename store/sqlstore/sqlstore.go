@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -107,8 +108,12 @@ const (
 // defaults.
 type Options struct {
 	// Integrations are the names of the configured integrations: each catalog
-	// write enqueues one push job for every one of them except its origin.
+	// write enqueues one push job for every one of them that syncs its kind,
+	// except its origin.
 	Integrations []string
+	// Kinds names the kinds each integration syncs; an integration it does
+	// not name syncs every kind.
+	Kinds map[string][]tandem.Kind
 	// Workers are the River workers this process runs; nil makes the store
 	// insert-only (no jobs are worked).
 	Workers *river.Workers
@@ -307,6 +312,10 @@ func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tand
 	}
 	params := make([]river.InsertManyParams, 0, len(s.opts.Integrations))
 	for _, name := range s.opts.Integrations {
+		kinds, selective := s.opts.Kinds[name]
+		if selective && !slices.Contains(kinds, ref.Kind) {
+			continue
+		}
 		if name != w.Origin || w.PushToOrigin {
 			params = append(params, pushJob(name, ref))
 		}

@@ -64,6 +64,8 @@ func Run(t *testing.T, open Opener) {
 		{"DiscardHoldsWaitingJob", testDiscardHoldsWaitingJob},
 		{"PauseResume", testPauseResume},
 		{"SharedQueueMoved", testSharedQueueMoved},
+		{"Invoices", testInvoices},
+		{"InvoicePushes", testInvoicePushes},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
