@@ -49,12 +49,11 @@ func (e *Emulator) page(w http.ResponseWriter, _ *http.Request) {
 func (e *Emulator) renderPage(w http.ResponseWriter, status int, message string) {
 	view := pageView{Error: message, Outbound: e.OutboundURL(), OrgID: e.cfg.OrgID,
 		ExternalIDField: e.externalIDField, New: e.inputs(&Contact{})}
+	users := map[string]string{e.cfg.HumanUserID: "you", e.cfg.IntegrationUserID: "integration user"}
 	for _, c := range slices.Backward(e.Contacts()) {
-		if c.IsDeleted {
-			continue
+		if !c.IsDeleted {
+			view.Contacts = append(view.Contacts, pageContact{Contact: c, ModifiedBy: users[c.LastModifiedByID], Inputs: e.inputs(&c)})
 		}
-		by := map[string]string{e.cfg.HumanUserID: "you", e.cfg.IntegrationUserID: "integration user"}[c.LastModifiedByID]
-		view.Contacts = append(view.Contacts, pageContact{Contact: c, ModifiedBy: by, Inputs: e.inputs(&c)})
 	}
 	htmlpage.Write(w, status, pageTemplate, view)
 }
