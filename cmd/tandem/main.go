@@ -46,7 +46,8 @@ const usage = `Tandem keeps your customer catalog in two-way sync with external 
 Usage: tandem <command> [flags]
 
 Commands:
-  dev       try Tandem: a fresh SQLite database in two-way sync with a Stripe emulator
+  dev       try Tandem: a fresh SQLite database in sync with a Stripe and a
+            Salesforce emulator
   serve     run the API and the sync workers
   migrate   bring the database schema up to date and exit
   reconcile compare every record of an integration with the catalog and repair
@@ -57,7 +58,7 @@ Commands:
             pushes one again, "failures discard <id>" gives up on it
   pause     pause an integration: tandem pause stripe (changes wait, none is lost)
   resume    resume a paused integration: tandem resume stripe
-  emulate   run a provider emulator on its own: tandem emulate stripe
+  emulate   run a provider emulator on its own: tandem emulate stripe|salesforce
   version   print the version
   help      print this help
 

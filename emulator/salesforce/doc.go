@@ -17,12 +17,15 @@
 //   - GET .../sobjects/Contact/updated/ and .../deleted/: the replication
 //     endpoints.
 //   - GET /services/data/vNN.N/limits: the daily API allocation.
+//   - GET /: a page listing the Contacts, whose forms (POST /ui/contacts...)
+//     create, edit and delete them as a Salesforce user, through Editor.
 //
 // Every API answer carries Sforce-Limit-Info; past the daily allocation the
 // API answers 403 REQUEST_LIMIT_EXCEEDED. Errors are Salesforce's JSON array
 // of {message, errorCode, fields}. With an outbound message endpoint
-// configured, every create or update of a Contact is delivered as a SOAP
-// notification, retried until the endpoint answers the Ack.
+// configured (or set later with SetOutbound), every create or update of a
+// Contact is delivered as a SOAP notification, retried until the endpoint
+// answers the Ack.
 //
 // It can misbehave on purpose (Faults): latency, 500s and 503s, transient
 // 403 REQUEST_LIMIT_EXCEEDED (Salesforce has no 429), dropped and
@@ -34,5 +37,5 @@
 // errors.go the error shape; auth.go the token endpoint; contact.go the
 // Contact and its rules; contact_api.go, query.go and replication.go the
 // endpoints; outbound.go the outbound messages; faults.go the fault
-// switches; editor.go the changes made as a user.
+// switches; editor.go the changes made as a user; page.go the page.
 package salesforce

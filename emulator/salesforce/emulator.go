@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -48,7 +50,8 @@ type Config struct {
 	IntegrationUserID string
 	// HumanUserID is the user Editor's changes are made as (default another 005 id).
 	HumanUserID string
-	// Outbound, when its URL is set, receives outbound messages.
+	// Outbound, when its URL is set, receives outbound messages;
+	// SetOutbound changes the URL.
 	Outbound Outbound
 	// Faults are active from the start; SetFaults changes them.
 	Faults Faults
@@ -134,6 +137,9 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("salesforce emulator: QueryPageSize must be at most 2000"))
 	}
 	o := c.Outbound
+	if err := checkOutboundURL(o.URL); err != nil {
+		errs = append(errs, err)
+	}
 	if o.Backoff < 0 || o.MaxBackoff < 0 || o.RetryFor < 0 || o.Timeout < 0 {
 		errs = append(errs, errors.New("salesforce emulator: outbound durations must not be negative"))
 	}
@@ -144,9 +150,10 @@ func (c Config) Validate() error {
 }
 
 // Emulator is an in-process Salesforce org holding Contacts: an
-// http.Handler serving the token endpoint and the REST API, with methods
-// to read and change its state and to switch faults on and off. It is safe
-// for concurrent use. Close it to stop its outbound messages.
+// http.Handler serving the token endpoint, the REST API and a page at /
+// where a person changes Contacts, with methods to read and change its
+// state and to switch faults on and off. It is safe for concurrent use.
+// Close it to stop its outbound messages.
 type Emulator struct {
 	cfg             Config
 	object          string
@@ -197,6 +204,10 @@ func New(cfg Config) (*Emulator, error) {
 func (e *Emulator) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /services/oauth2/token", e.token)
+	mux.HandleFunc("GET /{$}", e.page)
+	mux.HandleFunc("POST /ui/contacts", e.pageCreate)
+	mux.HandleFunc("POST /ui/contacts/{id}", e.pageUpdate)
+	mux.HandleFunc("POST /ui/contacts/{id}/delete", e.pageDelete)
 	api := func(pattern string, h endpoint) { mux.Handle(pattern, e.api(h)) }
 	const data = "/services/data/{version}"
 	const sobject = data + "/sobjects/{object}"
@@ -230,6 +241,31 @@ func (e *Emulator) IntegrationUserID() string { return e.cfg.IntegrationUserID }
 
 // HumanUserID returns the user the Editor's changes are made as.
 func (e *Emulator) HumanUserID() string { return e.cfg.HumanUserID }
+
+// SetOutbound sends outbound messages to rawURL from now on, those still
+// pending included; an empty rawURL stops them and drops what is pending.
+func (e *Emulator) SetOutbound(rawURL string) error {
+	if err := checkOutboundURL(rawURL); err != nil {
+		return err
+	}
+	e.outbound.setURL(rawURL)
+	return nil
+}
+
+// OutboundURL returns where outbound messages go, empty when nowhere.
+func (e *Emulator) OutboundURL() string { return e.outbound.target() }
+
+// checkOutboundURL refuses an outbound message URL that is neither empty
+// nor http(s)://host/...
+func checkOutboundURL(rawURL string) error {
+	if rawURL == "" {
+		return nil
+	}
+	if u, err := url.Parse(rawURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("salesforce emulator: outbound message URL %q: want http(s)://host/path", rawURL)
+	}
+	return nil
+}
 
 // SetFaults replaces the active faults; their counts start afresh.
 func (e *Emulator) SetFaults(f Faults) error {

@@ -27,9 +27,10 @@ type notification struct {
 // pending notifications, up to 100 in one message, and keeps them until the
 // endpoint acknowledges the message, retrying after a doubling backoff for
 // at most Outbound.RetryFor. Its timing follows the real clock, not
-// Config.Now.
+// Config.Now. Its endpoint can change (setURL); without one, changes send
+// nothing.
 type messenger struct {
-	cfg    Outbound
+	cfg    Outbound // its URL is the first endpoint; url holds the current one
 	orgID  string
 	object string
 	client *http.Client
@@ -41,6 +42,8 @@ type messenger struct {
 	wake   chan struct{} // 1-buffered: a notification was queued
 
 	mu      sync.Mutex
+	url     string
+	dropped int64 // times setURL("") dropped what was pending
 	seq     int64
 	pending []notification
 	idle    chan struct{} // closed while nothing is pending
@@ -48,26 +51,39 @@ type messenger struct {
 
 func newMessenger(cfg Config) *messenger {
 	ctx, cancel := context.WithCancel(context.Background())
-	m := &messenger{cfg: cfg.Outbound, orgID: cfg.OrgID, object: cfg.Object,
+	m := &messenger{cfg: cfg.Outbound, url: cfg.Outbound.URL, orgID: cfg.OrgID, object: cfg.Object,
 		client: &http.Client{Timeout: cfg.Outbound.Timeout}, log: cfg.Logger,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}), wake: make(chan struct{}, 1), idle: make(chan struct{})}
 	close(m.idle)
-	if m.cfg.URL == "" {
-		close(m.done)
-		return m
-	}
 	go m.run()
 	return m
 }
 
-// notify queues copies notifications of a change to the record id.
-func (m *messenger) notify(objectID string, copies int) {
-	if m.cfg.URL == "" || copies == 0 {
-		return
-	}
+// setURL changes the endpoint: what is pending goes to the new one, or is
+// dropped when url is empty.
+func (m *messenger) setURL(url string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.ctx.Err() != nil {
+	m.url = url
+	if url == "" {
+		m.dropped++
+		m.pending = nil
+		m.settle()
+	}
+}
+
+// target returns the endpoint, empty when there is none.
+func (m *messenger) target() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.url
+}
+
+// notify queues copies notifications of a change to the record id.
+func (m *messenger) notify(objectID string, copies int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.url == "" || copies == 0 || m.ctx.Err() != nil {
 		return
 	}
 	m.seq++
@@ -88,7 +104,7 @@ func (m *messenger) run() {
 	defer close(m.done)
 	backoff := m.cfg.Backoff
 	for {
-		batch := m.batch()
+		url, dropped, batch := m.batch()
 		if len(batch) == 0 {
 			select {
 			case <-m.wake:
@@ -97,13 +113,13 @@ func (m *messenger) run() {
 				return
 			}
 		}
-		err := m.send(batch)
+		err := m.send(url, batch)
 		if err == nil {
-			m.acknowledged(len(batch))
+			m.acknowledged(dropped, len(batch))
 			backoff = m.cfg.Backoff
 			continue
 		}
-		m.log.Info("salesforce emulator: outbound message not acknowledged", "url", m.cfg.URL,
+		m.log.Info("salesforce emulator: outbound message not acknowledged", "url", url,
 			"notifications", len(batch), "retry_in", backoff, "err", err)
 		m.expire()
 		t := time.NewTimer(backoff)
@@ -117,17 +133,22 @@ func (m *messenger) run() {
 	}
 }
 
-// batch returns the first pending notifications, at most 100.
-func (m *messenger) batch() []notification {
+// batch returns the endpoint, the count of drops so far and the first
+// pending notifications, at most 100.
+func (m *messenger) batch() (url string, dropped int64, batch []notification) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]notification(nil), m.pending[:min(len(m.pending), maxNotifications)]...)
+	return m.url, m.dropped, append([]notification(nil), m.pending[:min(len(m.pending), maxNotifications)]...)
 }
 
-// acknowledged forgets the first n pending notifications.
-func (m *messenger) acknowledged(n int) {
+// acknowledged forgets the first n pending notifications, unless setURL
+// has dropped them since the batch was taken (dropped is the count then).
+func (m *messenger) acknowledged(dropped int64, n int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if dropped != m.dropped {
+		return
+	}
 	m.pending = m.pending[n:]
 	m.settle()
 }
@@ -158,8 +179,8 @@ func (m *messenger) settle() {
 }
 
 // send posts one message and reports whether the endpoint acknowledged it.
-func (m *messenger) send(batch []notification) error {
-	req, err := http.NewRequestWithContext(m.ctx, http.MethodPost, m.cfg.URL, bytes.NewReader(envelope(m.orgID, m.object, batch)))
+func (m *messenger) send(url string, batch []notification) error {
+	req, err := http.NewRequestWithContext(m.ctx, http.MethodPost, url, bytes.NewReader(envelope(m.orgID, m.object, batch)))
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -167,5 +168,65 @@ func TestAcked(t *testing.T) {
 		if got := acked([]byte(tc.body)); got != tc.want {
 			t.Errorf("acked(%q) = %v, want %v", tc.body, got, tc.want)
 		}
+	}
+}
+
+func TestSetOutbound(t *testing.T) {
+	l := &listener{}
+	srv := httptest.NewServer(l)
+	t.Cleanup(srv.Close)
+	h := newHarness(t, Config{Outbound: Outbound{Backoff: time.Millisecond}})
+	ui := h.em.UI()
+	before, err := ui.CreateContact(Fields{"LastName": "Before"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.em.SetOutbound("ftp://example.com/x"); err == nil {
+		t.Error("SetOutbound accepted an ftp URL")
+	}
+	if got := h.em.OutboundURL(); got != "" {
+		t.Fatalf("OutboundURL() = %q before any was set", got)
+	}
+
+	// Set while changes are made: the ones after it reach the endpoint.
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for range 10 {
+			if err := h.em.SetOutbound(srv.URL); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	for range 10 {
+		if _, err := ui.UpdateContact(before.ID, Fields{"Email": "b@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	after, err := ui.CreateContact(Fields{"LastName": "After"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitOutbound(t)
+	if got := h.em.OutboundURL(); got != srv.URL {
+		t.Errorf("OutboundURL() = %q, want %q", got, srv.URL)
+	}
+	_, records := l.received(t, h.em.OrgID())
+	// The create before any endpoint was set sends nothing: at most the 10
+	// updates, then the create after.
+	if n := len(records); n == 0 || n > 11 || records[n-1] != after.ID ||
+		slices.ContainsFunc(records[:n-1], func(id string) bool { return id != before.ID }) {
+		t.Errorf("records %v, want at most 10 of %s, then %s", records, before.ID, after.ID)
+	}
+
+	if err := h.em.SetOutbound(""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ui.UpdateContact(after.ID, Fields{"Email": "a@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitOutbound(t)
+	if _, again := l.received(t, h.em.OrgID()); len(again) != len(records) {
+		t.Errorf("%d records after the endpoint was removed, want %d", len(again), len(records))
 	}
 }

@@ -1,7 +1,6 @@
 package stripe
 
 import (
-	"bytes"
 	_ "embed"
 	"html/template"
 	"maps"
@@ -9,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tandemsync/tandem/emulator/htmlpage"
 )
 
 // The dashboard: one server-rendered page at / whose forms post to
@@ -18,7 +19,7 @@ import (
 //go:embed dashboard.html
 var dashboardHTML string
 
-var dashboardTemplate = template.Must(template.New("dashboard").Funcs(template.FuncMap{
+var dashboardTemplate = htmlpage.Parse("dashboard", dashboardHTML, template.FuncMap{
 	"unix": func(t int64) string { return time.Unix(t, 0).UTC().Format(time.DateTime) },
 	"metadata": func(m map[string]string) string {
 		var b strings.Builder
@@ -27,7 +28,7 @@ var dashboardTemplate = template.Must(template.New("dashboard").Funcs(template.F
 		}
 		return b.String()
 	},
-}).Parse(dashboardHTML))
+})
 
 // recentEvents is how many events the page shows.
 const recentEvents = 25
@@ -58,14 +59,7 @@ func (e *Emulator) renderDashboard(w http.ResponseWriter, status int, message st
 	for _, ev := range slices.Backward(events[max(0, len(events)-recentEvents):]) {
 		view.Events = append(view.Events, ev)
 	}
-	var page bytes.Buffer
-	if err := dashboardTemplate.Execute(&page, view); err != nil {
-		http.Error(w, err.Error(), http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = page.WriteTo(w)
+	htmlpage.Write(w, status, dashboardTemplate, view)
 }
 
 func (e *Emulator) dashboardCreate(w http.ResponseWriter, r *http.Request) {
@@ -92,11 +86,9 @@ func (e *Emulator) dashboardDelete(w http.ResponseWriter, r *http.Request) {
 // dashboardDone sends the browser back to the page, or shows the page with
 // the error.
 func (e *Emulator) dashboardDone(w http.ResponseWriter, r *http.Request, err error) {
-	if err != nil {
+	htmlpage.Done(w, r, err, func(w http.ResponseWriter, err error) {
 		e.renderDashboard(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
 }
 
 // dashboardParams reads a customer form. It sends every field, so it
