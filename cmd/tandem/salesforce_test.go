@@ -7,8 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -50,12 +48,7 @@ func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 	e := &threeWayEnv{}
 	cfg := sfemulator.Config{ClientID: salesforceTestClientID, ClientSecret: salesforceTestClientSecret,
 		Now: func() time.Time { return time.Now().Add(-time.Duration(e.sfBehind.Load())) }}
-	var relay *outboundRelay
 	secret := env["SALESFORCE_OUTBOUND_SECRET"]
-	if secret != "" {
-		relay = newOutboundRelay(t)
-		cfg.Outbound = sfemulator.Outbound{URL: relay.URL + "/webhooks/salesforce/" + secret}
-	}
 	sf, err := sfemulator.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -82,38 +75,12 @@ func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 	}
 	env["STRIPE_POLL_INTERVAL"] = "200ms"
 	e.stripeEnv, e.sf = newStripeEnv(t, emulator.Config{}, env), sf
-	if relay != nil {
-		relay.to(t, e.api.base)
+	if secret != "" {
+		if err := sf.SetOutbound(e.api.base + "/webhooks/salesforce/" + secret); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return e
-}
-
-// outboundRelay forwards a Salesforce emulator's outbound messages to
-// Tandem, which listens only after the emulator started: the emulator
-// sends to URL, and to names Tandem's base URL once it is known.
-type outboundRelay struct {
-	URL    string
-	target atomic.Pointer[url.URL]
-}
-
-func newOutboundRelay(tb testing.TB) *outboundRelay {
-	r := &outboundRelay{}
-	srv := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
-		if u := r.target.Load(); u != nil {
-			pr.SetURL(u)
-		}
-	}})
-	tb.Cleanup(srv.Close)
-	r.URL = srv.URL
-	return r
-}
-
-func (r *outboundRelay) to(tb testing.TB, base string) {
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	r.target.Store(u)
 }
 
 // contactsOf returns the live Contacts whose external id is id.

@@ -61,10 +61,7 @@ func measureSalesforceToStripe(b *testing.B, window time.Duration, outbound bool
 	env["SALESFORCE_CLIENT_SECRET"] = salesforceTestClientSecret
 	env["SALESFORCE_POLL_INTERVAL"] = threeWayPollInterval.String()
 	cfg := sfemulator.Config{ClientID: salesforceTestClientID, ClientSecret: salesforceTestClientSecret}
-	var relay *outboundRelay
 	if outbound {
-		relay = newOutboundRelay(b)
-		cfg.Outbound = sfemulator.Outbound{URL: relay.URL + "/webhooks/salesforce/" + threeWayOutbound}
 		env["SALESFORCE_OUTBOUND_SECRET"] = threeWayOutbound
 	}
 	sf, err := sfemulator.New(cfg)
@@ -78,8 +75,10 @@ func measureSalesforceToStripe(b *testing.B, window time.Duration, outbound bool
 		env["SALESFORCE_ORG_ID"] = sf.OrgID()
 	}
 	e := newStripeBenchEnv(b, emulator.Faults{}, env)
-	if relay != nil {
-		relay.to(b, e.api.base)
+	if outbound {
+		if err := sf.SetOutbound(e.api.base + "/webhooks/salesforce/" + threeWayOutbound); err != nil {
+			b.Fatal(err)
+		}
 	}
 
 	ids := make([]string, threeWayContacts)
