@@ -79,11 +79,7 @@ func (p *program) runReconcile(ctx context.Context, name string, args []string) 
 	if !slices.ContainsFunc(integrations, func(in tandem.Integration) bool { return in.Name() == integration }) {
 		return nil, fmt.Errorf("integration %q is not configured", integration)
 	}
-	names := make([]string, len(integrations))
-	for i, in := range integrations {
-		names[i] = in.Name()
-	}
-	st, err := openStore(ctx, cfg, logger, names, nil, nil)
+	st, err := openStore(ctx, cfg, logger, integrations, nil, nil)
 	if err != nil {
 		return nil, err
 	}

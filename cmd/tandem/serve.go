@@ -50,7 +50,7 @@ func (p *program) serve(ctx context.Context, args []string) error {
 		polls[salesforce.Name] = cfg.SalesforcePollInterval
 	}
 	periodic := append(syncer.PollJobs(polls), syncer.ReconcileJobs(reconciles)...)
-	st, err := openStore(ctx, cfg, logger, names, workers, periodic)
+	st, err := openStore(ctx, cfg, logger, integrations, workers, periodic)
 	if err != nil {
 		return err
 	}

@@ -7,18 +7,31 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/tandemsync/tandem"
 	"github.com/tandemsync/tandem/store"
 	"github.com/tandemsync/tandem/store/postgres"
 	"github.com/tandemsync/tandem/store/sqlite"
 	"github.com/tandemsync/tandem/store/sqlstore"
 )
 
-// openStore opens the store cfg names. workers nil makes it insert-only.
-func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, integrations []string, workers *river.Workers, periodic []*river.PeriodicJob) (store.Store, error) {
+// openStore opens the store cfg names, enqueueing pushes to integrations.
+// workers nil makes it insert-only. An integration that batches its pushes
+// (tandem.Concurrent) runs as many of its jobs at once as it asks for, and
+// never fewer than cfg.Workers.
+func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, integrations []tandem.Integration, workers *river.Workers, periodic []*river.PeriodicJob) (store.Store, error) {
+	names := make([]string, len(integrations))
+	queueWorkers := map[string]int{}
+	for i, in := range integrations {
+		names[i] = in.Name()
+		if c, ok := in.(tandem.Concurrent); ok {
+			queueWorkers[in.Name()] = max(c.Workers(), cfg.Workers)
+		}
+	}
 	opts := sqlstore.Options{
-		Integrations:      integrations,
+		Integrations:      names,
 		Workers:           workers,
 		MaxWorkers:        cfg.Workers,
+		QueueWorkers:      queueWorkers,
 		FetchPollInterval: cfg.PollInterval,
 		PeriodicJobs:      periodic,
 		Logger:            logger,
