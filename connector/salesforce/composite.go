@@ -19,8 +19,8 @@ const (
 	// pays, small next to a call's round trip, and longer than the engine
 	// takes to start the next pushes of a backlog while the last batch's
 	// finish (River fetches at most every 10 ms, SQLite has one writer), so
-	// that a backlog's pushes fill their batches: 20 ms left stragglers
-	// alone, 40 ms fills them (BenchmarkSalesforceBatching).
+	// that a backlog's pushes fill their batches (BenchmarkSalesforceBatching:
+	// 20 ms sent stragglers alone, 50 ms fills batches on a busy machine).
 	idle = 50 * time.Millisecond
 	// linger is the longest a batch waits after its first record while
 	// records keep coming.
