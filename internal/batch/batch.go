@@ -10,13 +10,13 @@ import (
 )
 
 // Batcher collects the items of concurrent Do calls into batches of at most
-// max items and sends each batch with one call of send: as soon as it is
+// size items and sends each batch with one call of send: as soon as it is
 // full, or when no item came for idle, or linger after its first item came,
 // whichever is first. A lone item thus waits idle; items that keep coming
 // (a backlog drained by workers that free up one by one) fill a batch for
 // up to linger. It is safe for concurrent use.
 type Batcher[I, R any] struct {
-	max          int
+	size         int
 	idle, linger time.Duration
 	send         func(items []I) []R
 
@@ -34,16 +34,16 @@ type group[I, R any] struct {
 	sent     bool
 }
 
-// New returns a Batcher sending batches of up to max items, after idle
+// New returns a Batcher sending batches of up to size items, after idle
 // without a new item or at most linger after their first one, with send,
 // which must return one result per item, in the items' order. send runs
 // in a goroutine of its own, with no caller's context: a caller that gives
 // up cannot cancel what the others are waiting for.
-func New[I, R any](max int, idle, linger time.Duration, send func(items []I) []R) *Batcher[I, R] {
-	if max < 1 {
-		panic("batch: max must be at least 1")
+func New[I, R any](size int, idle, linger time.Duration, send func(items []I) []R) *Batcher[I, R] {
+	if size < 1 {
+		panic("batch: size must be at least 1")
 	}
-	return &Batcher[I, R]{max: max, idle: min(idle, linger), linger: linger, send: send}
+	return &Batcher[I, R]{size: size, idle: min(idle, linger), linger: linger, send: send}
 }
 
 // Do adds item to the batch taking items and returns item's result once
@@ -64,7 +64,7 @@ func (b *Batcher[I, R]) Do(ctx context.Context, item I) (R, error) {
 	}
 	g.items = append(g.items, item)
 	g.waiters = append(g.waiters, done)
-	full := len(g.items) == b.max
+	full := len(g.items) == b.size
 	if full {
 		b.open = nil // the next item starts the next batch
 	}
