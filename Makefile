@@ -17,7 +17,7 @@ test: ## run every test with the race detector (Postgres tests skip if it is unr
 	go test -race -count=1 ./...
 
 bench: ## every benchmark, each figure next to its target (about 8 minutes)
-	go test ./cmd/tandem -run '^$$' -bench 'BenchmarkCreateCustomer|BenchmarkStripe|BenchmarkSalesforceToStripe' -benchtime 1x -count 1 -timeout 30m
+	go test ./cmd/tandem -run '^$$' -bench 'BenchmarkCreateCustomer|BenchmarkStripe|BenchmarkSalesforce' -benchtime 1x -count 1 -timeout 30m
 
 lint: ## gofmt, go vet and staticcheck
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && echo "gofmt: the files above need formatting" && exit 1)

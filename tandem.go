@@ -149,6 +149,15 @@ type Selective interface {
 	Kinds() []Kind
 }
 
+// Concurrent is an Integration that wants more of its jobs running at once
+// than the engine runs per integration by default (TANDEM_WORKERS), because
+// it batches the pushes that run together into fewer provider calls: a
+// batch fills only with that many pushes waiting on it at once.
+type Concurrent interface {
+	// Workers is how many of the integration's jobs may run at once.
+	Workers() int
+}
+
 // Source is the inbound half of an integration: it verifies what the
 // provider sends, and reads the provider's current state.
 type Source interface {

@@ -21,11 +21,12 @@ type failure struct {
 	Attempts    int    `json:"attempts"`
 }
 
-func (e *stripeEnv) failures() []failure {
-	e.t.Helper()
+// failures returns the parked pushes.
+func (c *client) failures() []failure {
+	c.t.Helper()
 	var out struct{ Data []failure }
-	if resp := e.api.do("GET", "/sync/failures", nil, &out); resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("failures: %s", resp.Status)
+	if resp := c.do("GET", "/sync/failures", nil, &out); resp.StatusCode != http.StatusOK {
+		c.t.Fatalf("failures: %s", resp.Status)
 	}
 	return out.Data
 }
@@ -37,7 +38,7 @@ func (e *stripeEnv) waitParked(ids ...string) []failure {
 	var got []failure
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		got = e.failures()
+		got = e.api.failures()
 		byID := map[string]failure{}
 		for _, f := range got {
 			if f.Integration == "stripe" && f.Attempts == 1 && strings.Contains(f.LastError, "RejectWrites") {
@@ -84,7 +85,7 @@ func TestStripeFailureControls(t *testing.T) {
 	if resp := e.api.do("DELETE", "/sync/failures/stripe:customer:"+discarded.ID, nil, nil); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("discard: %s", resp.Status)
 	}
-	if f := e.failures(); len(f) != 0 {
+	if f := e.api.failures(); len(f) != 0 {
 		t.Fatalf("failures after retry and discard: %+v", f)
 	}
 	if got := e.linkStatus(discarded.ID); got != "discarded" {

@@ -5,9 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -84,15 +88,7 @@ func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 }
 
 // contactsOf returns the live Contacts whose external id is id.
-func (e *threeWayEnv) contactsOf(id string) []sfemulator.Contact {
-	var out []sfemulator.Contact
-	for _, c := range e.sf.Contacts() {
-		if c.ExternalID == id && !c.IsDeleted {
-			out = append(out, c)
-		}
-	}
-	return out
-}
+func (e *threeWayEnv) contactsOf(id string) []sfemulator.Contact { return liveContacts(e.sf)[id] }
 
 // local returns the local customer id.
 func (e *threeWayEnv) local(id string) customer {
@@ -435,5 +431,71 @@ func TestSalesforceRefusalParksAlone(t *testing.T) {
 	e.api.do("GET", "/sync/failures", nil, &failures)
 	if len(failures.Data) != 0 {
 		t.Errorf("failures after the fix = %+v", failures.Data)
+	}
+}
+
+// TestSalesforceKillMidBatch: the program is killed (SIGKILL) while
+// composite upserts are in flight (the emulator takes 300ms to answer); once
+// it is started again, every customer is exactly one Contact with its
+// fields, and no push is parked.
+func TestSalesforceKillMidBatch(t *testing.T) {
+	t.Parallel()
+	var inFlight atomic.Int64
+	sf, srv := serveSalesforceEmulator(t, sfemulator.Faults{Latency: 300 * time.Millisecond}, &inFlight)
+	env := []string{"TANDEM_DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "tandem.db"),
+		"SALESFORCE_CLIENT_ID=" + salesforceTestClientID, "SALESFORCE_CLIENT_SECRET=" + salesforceTestClientSecret,
+		"SALESFORCE_LOGIN_URL=" + srv.URL, "TANDEM_QUEUE_POLL_INTERVAL=20ms"}
+	p := startProcess(t, env...)
+	api := &client{t: t, base: p.URL}
+
+	const n, writers = 300, 6
+	emails := make(map[string]string, n) // by customer id
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := w; i < n; i += writers {
+				var c customer
+				email := fmt.Sprintf("killed-%d@example.com", i)
+				if resp := api.do("POST", "/customers", map[string]any{"name": fmt.Sprintf("Killed Customer%d", i),
+					"email": email}, &c); resp.StatusCode != http.StatusCreated {
+					t.Errorf("create %d: %s", i, resp.Status)
+					return
+				}
+				mu.Lock()
+				emails[c.ID] = email
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	ids := slices.Collect(maps.Keys(emails))
+	waitFor(t, 20*time.Second, "a composite upsert in flight after another landed", func() bool {
+		done := len(contactsOf(sf, ids))
+		return inFlight.Load() > 0 && done > 0 && done < n
+	})
+	p.Kill(t)
+	t.Logf("killed with %d of %d Contacts made and %d composite upserts in flight", len(contactsOf(sf, ids)), n, inFlight.Load())
+
+	p = startProcess(t, env...)
+	api = &client{t: t, base: p.URL}
+	waitFor(t, 30*time.Second, "every customer a Contact", func() bool { return len(contactsOf(sf, ids)) == n })
+	for id, ct := range contactsOf(sf, ids) {
+		if ct.Email != emails[id] || ct.FirstName != "Killed" || !strings.HasPrefix(ct.LastName, "Customer") {
+			t.Errorf("Contact of %s: %+v, want email %s", id, ct, emails[id])
+		}
+	}
+	total := 0
+	for _, cs := range liveContacts(sf) {
+		total += len(cs)
+	}
+	if total != n {
+		t.Errorf("%d Contacts for %d customers", total, n)
+	}
+	if f := api.failures(); len(f) != 0 {
+		t.Errorf("parked pushes: %+v", f)
 	}
 }

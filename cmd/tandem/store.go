@@ -14,14 +14,20 @@ import (
 	"github.com/tandemsync/tandem/store/sqlstore"
 )
 
-// openStore opens the store cfg names, for integrations. workers nil makes
-// it insert-only.
+// openStore opens the store cfg names, enqueueing pushes to integrations of
+// the kinds each syncs (tandem.Selective). workers nil makes it
+// insert-only. An integration that batches its pushes (tandem.Concurrent)
+// runs as many of its jobs at once as it asks for, and never fewer than
+// cfg.Workers.
 func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, integrations []tandem.Integration, workers *river.Workers, periodic []*river.PeriodicJob) (store.Store, error) {
-	names, kinds := make([]string, len(integrations)), map[string][]tandem.Kind{}
+	names, kinds, queueWorkers := make([]string, len(integrations)), map[string][]tandem.Kind{}, map[string]int{}
 	for i, in := range integrations {
 		names[i] = in.Name()
 		if sel, ok := in.(tandem.Selective); ok {
 			kinds[in.Name()] = sel.Kinds()
+		}
+		if c, ok := in.(tandem.Concurrent); ok {
+			queueWorkers[in.Name()] = max(c.Workers(), cfg.Workers)
 		}
 	}
 	opts := sqlstore.Options{
@@ -29,6 +35,7 @@ func openStore(ctx context.Context, cfg *Config, logger *slog.Logger, integratio
 		Kinds:             kinds,
 		Workers:           workers,
 		MaxWorkers:        cfg.Workers,
+		QueueWorkers:      queueWorkers,
 		FetchPollInterval: cfg.PollInterval,
 		PeriodicJobs:      periodic,
 		Logger:            logger,

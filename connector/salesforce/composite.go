@@ -4,95 +4,86 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/tandemsync/tandem"
 )
 
-// maxBatch is the most records one composite upsert carries.
-const maxBatch = 200
+// Batching of upserts: the pushes running at the same time leave as one
+// composite upsert (group commit).
+const (
+	// maxBatch is the most records one composite upsert carries, and so how
+	// many pushes the connector asks the engine to run at once (Workers).
+	maxBatch = 200
+	// idle is how long a batch waits for one more record: what a lone push
+	// pays, small next to a call's round trip, and longer than the engine
+	// takes to start the next pushes of a backlog while the last batch's
+	// finish (River fetches at most every 10 ms, SQLite has one writer), so
+	// that a backlog's pushes fill their batches (BenchmarkSalesforceBatching:
+	// 20 ms sent stragglers alone, 50 ms fills batches on a busy machine).
+	idle = 50 * time.Millisecond
+	// linger is the longest a batch waits after its first record while
+	// records keep coming.
+	linger = 200 * time.Millisecond
+)
 
-// BatchResult is the outcome of one record of UpsertBatch: what Push would
-// have returned for it, or its failure, a *tandem.ProviderError.
-type BatchResult struct {
-	Result *tandem.PushResult
-	Err    error
-}
-
-// batchItem is one record of a composite upsert: Tandem's id and the
-// fields to write.
-type batchItem struct {
-	localID string
-	contact Contact
-}
-
-// UpsertBatch pushes live customers as Push would, many per call: the
-// composite upsert by external id (up to 200 records a call, allOrNone
-// false), idempotent like a single upsert. It returns one result per
-// request, in order: one record's failure is its own, classified as
-// Push's, and the others still succeed. A failure of a whole call (no
-// answer, a 5xx, the budget) is the failure of each of its records.
-// Records whose fields equal their link's base need no call; deleted
-// records and other kinds are refused (Permanent) without a call: push
-// them with Push.
-func (c *Connector) UpsertBatch(ctx context.Context, reqs []*tandem.PushRequest) []BatchResult {
-	results := make([]BatchResult, len(reqs))
-	var items []batchItem
-	var index []int // of items in reqs
-	for i, req := range reqs {
-		rec := req.Record
-		if rec.Ref.Kind != tandem.KindCustomer || rec.Deleted {
-			results[i].Err = &tandem.ProviderError{Class: tandem.Permanent,
-				Err: fmt.Errorf("salesforce: a batch upserts live customers only, not %s %s", rec.Ref.Kind, rec.Ref.ID)}
-			continue
-		}
-		want, unchanged, err := c.contactToWrite(req)
-		switch {
-		case err != nil:
-			results[i].Err = err
-			continue
-		case unchanged:
-			results[i].Result, results[i].Err = result(req.Link.RemoteID, want)
-			continue
-		}
-		items = append(items, batchItem{localID: rec.Ref.ID, contact: want})
-		index = append(index, i)
-	}
-	for start := 0; start < len(items); start += maxBatch {
-		end := min(start+maxBatch, len(items))
-		for j, r := range c.composite(ctx, items[start:end]) {
-			results[index[start+j]] = r
+// writeBody is the JSON of a write of ct: an empty field is null, which
+// empties it.
+func writeBody(ct Contact) map[string]any {
+	out := make(map[string]any, len(ct)+1)
+	for k, v := range ct {
+		if v == "" {
+			out[k] = nil
+		} else {
+			out[k] = v
 		}
 	}
-	return results
+	return out
 }
 
-// composite upserts items in one composite call and returns their results
-// in order.
-func (c *Connector) composite(ctx context.Context, items []batchItem) []BatchResult {
-	records := make([]map[string]any, len(items))
-	for i, it := range items {
-		rec := c.body(it.contact)
-		rec[c.cfg.ExternalIDField] = it.localID // the path names the field, each record its value
+// upserted is the outcome of one record of a composite upsert: what Push
+// returns for it, or its failure, a *tandem.ProviderError.
+type upserted struct {
+	result *tandem.PushResult
+	err    error
+}
+
+// Workers implements tandem.Concurrent: a batch fills only with that many
+// pushes running at once.
+func (c *Connector) Workers() int { return maxBatch }
+
+// composite upserts contacts, each holding Tandem's id in the external id
+// field, in one composite call (allOrNone false) and
+// returns their results in order: one record's failure is its own,
+// classified from its item errors, and the others still succeed; a failure
+// of the whole call (no answer, a 5xx, the budget) is each record's. The
+// call serves several pushes, so no one push's context may cancel it: it
+// is bounded by the HTTP client's timeout, and an upsert by external id
+// may be repeated without harm.
+func (c *Connector) composite(contacts []Contact) []upserted {
+	records := make([]map[string]any, len(contacts))
+	for i, ct := range contacts {
+		rec := writeBody(ct)
 		rec["attributes"] = map[string]string{"type": c.cfg.Object}
 		records[i] = rec
 	}
 	body := map[string]any{"allOrNone": false, "records": records}
 	path := c.dataPath("/composite/sobjects/" + c.cfg.Object + "/" + c.cfg.ExternalIDField)
 	var answer []upsertResult
-	_, err := c.do(ctx, "upsert_batch", http.MethodPatch, path, body, &answer)
-	if err == nil && len(answer) != len(items) {
+	_, err := c.do(context.Background(), "upsert", http.MethodPatch, path, body, &answer)
+	if err == nil && len(answer) != len(contacts) {
 		err = &tandem.ProviderError{Class: tandem.Retry,
-			Err: fmt.Errorf("salesforce: a composite upsert of %d records answered %d results", len(items), len(answer))}
+			Err: fmt.Errorf("salesforce: a composite upsert of %d records answered %d results", len(contacts), len(answer))}
 	}
-	results := make([]BatchResult, len(items))
-	for i, it := range items {
+	results := make([]upserted, len(contacts))
+	for i, ct := range contacts {
 		switch {
 		case err != nil:
-			results[i].Err = err
+			results[i].err = err
 		case !answer[i].Success:
-			results[i].Err = classifyItem(answer[i].Errors)
+			results[i].err = classifyItem(answer[i].Errors)
 		default:
-			results[i].Result, results[i].Err = result(answer[i].ID, it.contact)
+			results[i].result, results[i].err = result(answer[i].ID, ct)
 		}
 	}
 	return results

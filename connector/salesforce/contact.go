@@ -24,7 +24,9 @@ type upsertResult struct {
 // it. A live customer is upserted by external id: Salesforce creates the
 // Contact or updates the one holding that id, so repeating a push (after a
 // timeout, a crash, a 5xx) never makes a second Contact; upsert is
-// idempotent by construction and needs no saved intent. A deleted customer
+// idempotent by construction and needs no saved intent. The upsert joins
+// the pushes running at the same time in one composite call (composite.go);
+// the push waits for its own record's result. A deleted customer
 // deletes its Contact; one never pushed needs nothing.
 //
 // The result's Base is the Contact fields as written, as JSON of a
@@ -52,24 +54,16 @@ func (c *Connector) pushCustomer(ctx context.Context, req *tandem.PushRequest) (
 	case remoteID != "" && !c.carriesID(link.Base, rec.Ref.ID):
 		// Born in Salesforce, or matched at link-up: the Contact lacks our
 		// id, and an upsert by it would make a second Contact.
-		if err := c.adopt(ctx, remoteID, rec.Ref.ID, want); err != nil {
+		if err := c.adopt(ctx, remoteID, want); err != nil {
 			return nil, err
 		}
 		return result(remoteID, want)
 	}
-	id, err := c.upsert(ctx, rec.Ref.ID, want)
+	up, err := c.upserts.Do(ctx, want)
 	if err != nil {
 		return nil, err
 	}
-	if id == "" {
-		id = remoteID
-	}
-	if id == "" { // a 204 names no Contact (API versions before 46.0)
-		if id, err = c.findByExternalID(ctx, rec.Ref.ID); err != nil {
-			return nil, err
-		}
-	}
-	return result(id, want)
+	return up.result, up.err
 }
 
 // contactToWrite returns the Contact fields of the live customer req
@@ -101,38 +95,6 @@ func result(remoteID string, written Contact) (*tandem.PushResult, error) {
 	return &tandem.PushResult{RemoteID: remoteID, Base: b}, nil
 }
 
-// externalIDPath is the path of the record whose external id is localID.
-func (c *Connector) externalIDPath(localID string) string {
-	return c.dataPath("/sobjects/" + c.cfg.Object + "/" + c.cfg.ExternalIDField + "/" + url.PathEscape(localID))
-}
-
-// upsert writes ct to the record whose external id is localID, creating
-// it if there is none, and returns the record's id when the answer names
-// it (201, or 200 from API version 46.0; a 204 does not).
-func (c *Connector) upsert(ctx context.Context, localID string, ct Contact) (string, error) {
-	var res upsertResult
-	if _, err := c.do(ctx, "upsert", http.MethodPatch, c.externalIDPath(localID), c.body(ct), &res); err != nil {
-		return "", err
-	}
-	return res.ID, nil
-}
-
-// body is the JSON body writing ct: empty fields are null, which empties
-// them, and the external id field is left out, since the path names it.
-func (c *Connector) body(ct Contact) map[string]any {
-	out := make(map[string]any, len(ct))
-	for k, v := range ct {
-		switch {
-		case k == c.cfg.ExternalIDField:
-		case v == "":
-			out[k] = nil
-		default:
-			out[k] = v
-		}
-	}
-	return out
-}
-
 // carriesID says whether the Contact a link's base describes holds localID
 // in the external id field.
 func (c *Connector) carriesID(base []byte, localID string) bool {
@@ -140,29 +102,11 @@ func (c *Connector) carriesID(base []byte, localID string) bool {
 	return json.Unmarshal(base, &ct) == nil && ct[c.cfg.ExternalIDField] == localID
 }
 
-// adopt writes ct to the record id, Tandem's id localID in its external id
-// field included, updating it by its Id.
-func (c *Connector) adopt(ctx context.Context, id, localID string, ct Contact) error {
-	body := c.body(ct)
-	body[c.cfg.ExternalIDField] = localID
-	_, err := c.do(ctx, "update", http.MethodPatch, c.dataPath("/sobjects/"+c.cfg.Object+"/"+url.PathEscape(id)), body, nil)
+// adopt writes ct, Tandem's id in its external id field included, to the
+// record id, updating it by its Id.
+func (c *Connector) adopt(ctx context.Context, id string, ct Contact) error {
+	_, err := c.do(ctx, "update", http.MethodPatch, c.dataPath("/sobjects/"+c.cfg.Object+"/"+url.PathEscape(id)), writeBody(ct), nil)
 	return err
-}
-
-// findByExternalID returns the id of the record whose external id is
-// localID.
-func (c *Connector) findByExternalID(ctx context.Context, localID string) (string, error) {
-	var rec struct {
-		ID string `json:"Id"`
-	}
-	if _, err := c.do(ctx, "get", http.MethodGet, c.externalIDPath(localID)+"?fields=Id", nil, &rec); err != nil {
-		return "", err
-	}
-	if rec.ID == "" {
-		return "", &tandem.ProviderError{Class: tandem.Retry,
-			Err: fmt.Errorf("salesforce: the %s with %s %s has no Id", c.cfg.Object, c.cfg.ExternalIDField, localID)}
-	}
-	return rec.ID, nil
 }
 
 // deleteContact deletes the record id; one already gone (404 NOT_FOUND or

@@ -49,7 +49,7 @@ func TestPushCreatesUpdatesDeletes(t *testing.T) {
 	}
 	reqs := h.em.Requests()
 	if last := reqs[len(reqs)-1]; last.Method != http.MethodPatch ||
-		last.Path != "/services/data/v62.0/sobjects/Contact/Tandem_Id__c/tdmc_ada" || last.CallOptions != "client=tandem" {
+		last.Path != "/services/data/v62.0/composite/sobjects/Contact/Tandem_Id__c" || last.CallOptions != "client=tandem" {
 		t.Errorf("request: %+v", last)
 	}
 
@@ -126,8 +126,11 @@ func TestPushAdopts(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs = h.em.Requests()
-	if last := reqs[len(reqs)-1]; last.Path != "/services/data/v62.0/sobjects/Contact/Tandem_Id__c/tdmc_grace" {
+	if last := reqs[len(reqs)-1]; last.Path != "/services/data/v62.0/composite/sobjects/Contact/Tandem_Id__c" {
 		t.Errorf("request: %+v, want an upsert by Tandem's id", last)
+	}
+	if n := len(h.em.Contacts()); n != 1 {
+		t.Errorf("%d Contacts after the upsert, want 1", n)
 	}
 }
 
@@ -144,28 +147,6 @@ func TestPushRepeated(t *testing.T) {
 	}
 	if first.RemoteID != second.RemoteID || len(h.em.Contacts()) != 1 {
 		t.Errorf("remote ids %q, %q; %d contacts", first.RemoteID, second.RemoteID, len(h.em.Contacts()))
-	}
-}
-
-// TestPushOldAPIVersion: before API 46.0 an update answers 204 without the
-// Contact's id, which a GET by external id then finds.
-func TestPushOldAPIVersion(t *testing.T) {
-	h := newHarness(t, salesforce.Config{})
-	created, err := h.connector(t, nil).Push(t.Context(), customerPush("tdmc_1", 1, tandem.Customer{Name: "Grace Hopper"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := h.connector(t, func(cfg *Config) { cfg.APIVersion = "45.0" })
-	res, err := old.Push(t.Context(), customerPush("tdmc_1", 2, tandem.Customer{Name: "Grace B. Hopper"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.RemoteID != created.RemoteID {
-		t.Errorf("remote id %q, want %q", res.RemoteID, created.RemoteID)
-	}
-	reqs := h.em.Requests()
-	if n := len(reqs); n < 2 || reqs[n-2].Status != http.StatusNoContent || reqs[n-1].Method != http.MethodGet {
-		t.Errorf("requests: %+v", reqs)
 	}
 }
 

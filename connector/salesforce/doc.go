@@ -4,6 +4,13 @@
 // holds Tandem's id, classifies every failure for the engine, and keeps its
 // calls inside the org's daily API allocation.
 //
+// Upserts are group commits (composite.go): the pushes running at the same
+// time leave as one composite upsert of up to 200 records, sent when full,
+// 50 ms after its last record came or 200 ms after its first, and each push
+// gets its own record's result, so one bad record fails alone. The
+// connector asks the engine to run 200 of its pushes at once
+// (tandem.Concurrent) for batches to fill.
+//
 // Salesforce sessions carry no expiry: when one ends (401
 // INVALID_SESSION_ID), the connector signs in again once for all its
 // goroutines and repeats the call once.

@@ -17,7 +17,6 @@ func TestClassifyEmulator(t *testing.T) {
 		faults  salesforce.Faults
 		usage   int // calls already made against the daily limit
 		edit    func(*Config)
-		contact Contact // written with upsert instead of a push, when set
 		class   tandem.ProviderClass
 		delay   time.Duration
 		message string
@@ -30,12 +29,6 @@ func TestClassifyEmulator(t *testing.T) {
 			class: tandem.RetryLater, delay: concurrentDelay, message: "403 REQUEST_LIMIT_EXCEEDED"},
 		{desc: "daily limit", usage: 100000, class: tandem.RetryLater, delay: exhaustedDelay,
 			message: "TotalRequests"},
-		{desc: "missing LastName", contact: Contact{"LastName": "", "Email": "a@example.com"}, class: tandem.Permanent,
-			message: "400 REQUIRED_FIELD_MISSING: Required fields are missing: [LastName] (fields LastName)"},
-		{desc: "unknown field", contact: Contact{"LastName": "X", "Shoe_Size__c": "44"}, class: tandem.Permanent,
-			message: "400 INVALID_FIELD"},
-		{desc: "read-only field", contact: Contact{"LastName": "X", "CreatedDate": "2026-01-01"}, class: tandem.Permanent,
-			message: "400 INVALID_FIELD_FOR_INSERT_UPDATE"},
 		{desc: "no such external id field", edit: func(cfg *Config) { cfg.ExternalIDField = "Nope__c" },
 			class: tandem.Permanent, message: "404 NOT_FOUND"},
 		{desc: "no such object", edit: func(cfg *Config) { cfg.Object = "Lead" }, class: tandem.Permanent,
@@ -45,12 +38,7 @@ func TestClassifyEmulator(t *testing.T) {
 			h := newHarness(t, salesforce.Config{Faults: tc.faults})
 			h.em.SetUsage(tc.usage)
 			c := h.connector(t, tc.edit)
-			var err error
-			if tc.contact != nil {
-				_, err = c.upsert(t.Context(), "tdmc_1", tc.contact)
-			} else {
-				_, err = c.Push(t.Context(), customerPush("tdmc_1", 1, tandem.Customer{Name: "Ada Lovelace"}))
-			}
+			_, err := c.Push(t.Context(), customerPush("tdmc_1", 1, tandem.Customer{Name: "Ada Lovelace"}))
 			pe := providerError(t, err)
 			if pe.Class != tc.class || pe.Delay != tc.delay || !strings.Contains(err.Error(), tc.message) {
 				t.Errorf("got class %v, delay %v, %q; want %v, %v, containing %q",

@@ -10,10 +10,12 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tandemsync/tandem"
+	"github.com/tandemsync/tandem/internal/batch"
 )
 
 var (
@@ -21,6 +23,7 @@ var (
 	_ tandem.Source       = (*Connector)(nil)
 	_ tandem.Poller       = (*Connector)(nil)
 	_ tandem.Acknowledger = (*Connector)(nil)
+	_ tandem.Concurrent   = (*Connector)(nil)
 )
 
 // Name is the integration's name: the origin of changes from Salesforce and
@@ -33,6 +36,10 @@ const (
 	DefaultAPIVersion = "62.0"
 	DefaultObject     = "Contact"
 )
+
+// minAPIVersion is the oldest REST API version the connector speaks: the
+// first with the composite upsert (sObject Collections by external id).
+const minAPIVersion = 46
 
 // Config configures the connector. Set ClientSecret for the client
 // credentials grant, or Username and PrivateKey for the JWT bearer grant.
@@ -120,6 +127,8 @@ func (cfg Config) Validate() error {
 	}
 	if !versionPattern.MatchString(cfg.APIVersion) {
 		errs = append(errs, fmt.Errorf("salesforce: API version %q is not like 62.0", cfg.APIVersion))
+	} else if major, _ := strconv.Atoi(strings.TrimSuffix(cfg.APIVersion, ".0")); major < minAPIVersion {
+		errs = append(errs, fmt.Errorf("salesforce: API version %s is too old: upserts are composite calls, which need %d.0", cfg.APIVersion, minAPIVersion))
 	}
 	for _, name := range []string{cfg.Object, cfg.ExternalIDField} {
 		if !namePattern.MatchString(name) {
@@ -164,6 +173,7 @@ type Connector struct {
 	http     *http.Client
 	session  *session
 	budget   *budget
+	upserts  *batch.Batcher[Contact, upserted]
 	observer tandem.CallObserver
 	now      func() time.Time // the clock of polls
 }
@@ -179,8 +189,10 @@ func New(cfg Config) (*Connector, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Connector{cfg: cfg, http: hc, session: newSession(cfg, hc), budget: newBudget(cfg.DailyBudget, time.Now),
-		observer: cfg.Observer, now: time.Now}, nil
+	c := &Connector{cfg: cfg, http: hc, session: newSession(cfg, hc), budget: newBudget(cfg.DailyBudget, time.Now),
+		observer: cfg.Observer, now: time.Now}
+	c.upserts = batch.New(maxBatch, idle, linger, c.composite)
+	return c, nil
 }
 
 // Name implements tandem.Integration.

@@ -22,6 +22,8 @@ func TestConfigValidate(t *testing.T) {
 		{"key not PEM", func(c *Config) { c.ClientSecret, c.Username, c.PrivateKey = "", "u", []byte("nope") }, "not PEM"},
 		{"bad login URL", func(c *Config) { c.LoginURL = "login.salesforce.com" }, "not an http(s) URL"},
 		{"bad version", func(c *Config) { c.APIVersion = "v62" }, "not like 62.0"},
+		{"oldest version", func(c *Config) { c.APIVersion = "46.0" }, ""},
+		{"version without composite upsert", func(c *Config) { c.APIVersion = "45.0" }, "too old"},
 		{"bad field", func(c *Config) { c.ExternalIDField = "Tandem Id" }, "not an API name"},
 		{"negative budget", func(c *Config) { c.DailyBudget = -1 }, "must not be negative"},
 		{"outbound messages", func(c *Config) { c.OrgID, c.OutboundSecret = "00D5g0000000001EAA", "sixteen-chars-ok" }, ""},

@@ -6,6 +6,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -120,6 +121,10 @@ type Options struct {
 	// MaxWorkers is how many jobs of one integration may run at once in
 	// this process (each integration has its own queue).
 	MaxWorkers int
+	// QueueWorkers, by integration name, replaces MaxWorkers for the
+	// integrations that want more of their jobs running at once
+	// (tandem.Concurrent).
+	QueueWorkers map[string]int
 	// FetchPollInterval is how often idle workers look for new jobs.
 	FetchPollInterval time.Duration
 	// MaxAttempts is how many times a push job runs before it is parked.
@@ -210,7 +215,7 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 		cfg.Workers = opts.Workers
 		cfg.Queues = map[string]river.QueueConfig{}
 		for _, name := range opts.Integrations {
-			cfg.Queues[tandem.QueueOf(name)] = river.QueueConfig{MaxWorkers: n}
+			cfg.Queues[tandem.QueueOf(name)] = river.QueueConfig{MaxWorkers: cmp.Or(opts.QueueWorkers[name], n)}
 		}
 	}
 	client, err := river.NewClient(e.Driver, cfg)

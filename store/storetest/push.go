@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -323,5 +324,41 @@ func waitJobs(t *testing.T, e *env, state string, n int) {
 			t.Fatalf("timed out waiting for %d %s jobs", n, state)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// testQueueWorkers: an integration's QueueWorkers replaces MaxWorkers, so
+// that many of its pushes run at once (an integration that batches them
+// needs them all waiting on the same batch).
+func testQueueWorkers(t *testing.T, open Opener) {
+	const want = 12
+	e := newEnv(t, open, false, func(o *sqlstore.Options) {
+		o.MaxWorkers, o.QueueWorkers = 2, map[string]int{"test": want}
+	})
+	var running, most atomic.Int64
+	all := make(chan struct{})
+	var once sync.Once
+	e.in.Hold = func(ctx context.Context, _ *tandem.Record) {
+		n := running.Add(1)
+		defer running.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		if n == want {
+			once.Do(func() { close(all) })
+		}
+		select {
+		case <-all:
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+	e.start(t)
+	for range want {
+		mustCreate(t, e.st, &tandem.Customer{Name: "concurrent"})
+	}
+	select {
+	case <-all:
+	case <-time.After(wait):
+		t.Fatalf("at most %d pushes ran at once, want %d", most.Load(), want)
 	}
 }

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"BurstCoalesces", testBurstCoalesces},
 		{"WriteDuringPush", testWriteDuringPush},
 		{"OnePushPerRecord", testOnePushPerRecord},
+		{"QueueWorkers", testQueueWorkers},
 		{"RetryThenPark", testRetryThenPark},
 		{"PermanentParks", testPermanentParks},
 		{"RetryLaterWaits", testRetryLaterWaits},
