@@ -56,13 +56,16 @@ type customerPatch struct {
 	Metadata map[string]string `json:"metadata,omitempty" maxProperties:"50" doc:"Merged into the metadata; an empty value removes its key"`
 }
 
-type customerOutput struct {
+// recordOutput is the answer of a read or write of one record.
+type recordOutput[B any] struct {
 	ETag        string `header:"ETag"`
 	Location    string `header:"Location"`
 	Replayed    string `header:"Idempotent-Replayed" doc:"\"true\" when an Idempotency-Key replayed the first result"`
 	SyncPending string `header:"Tandem-Sync-Pending" doc:"With ?wait: the integrations that did not confirm the write in time, comma-separated"`
-	Body        customerBody
+	Body        B
 }
+
+type customerOutput = recordOutput[customerBody]
 
 // WaitParam is the ?wait parameter of writes: read-your-writes across
 // integrations.
@@ -145,10 +148,9 @@ func (s *Server) getCustomer(ctx context.Context, in *customerIDInput) (*custome
 }
 
 func (s *Server) listCustomers(ctx context.Context, in *listCustomersInput) (*listCustomersOutput, error) {
-	after, ok := decodeCursor(in.Cursor)
-	if !ok {
-		return nil, huma.Error400BadRequest("invalid cursor", &huma.ErrorDetail{
-			Location: "query.cursor", Message: "not a cursor returned by this API", Value: in.Cursor})
+	after, err := decodeCursor(in.Cursor, tandem.CustomerIDPrefix)
+	if err != nil {
+		return nil, err
 	}
 	page, err := s.catalog.ListCustomers(ctx, tandem.CustomerFilter{Email: in.Email, After: after, Limit: in.Limit})
 	if err != nil {
@@ -199,25 +201,41 @@ func (s *Server) replaceCustomer(ctx context.Context, in *replaceCustomerInput) 
 }
 
 func (s *Server) update(ctx context.Context, id, ifMatch, waitFor string, change func(*tandem.Customer) error) (*customerOutput, error) {
-	version, err := parseIfMatch(ifMatch)
+	w, wait, err := apiWrite(ifMatch, waitFor)
 	if err != nil {
 		return nil, err
 	}
-	wait, err := parseWait(waitFor)
-	if err != nil {
-		return nil, err
-	}
-	c, err := s.catalog.UpdateCustomer(ctx, id, tandem.Write{Origin: tandem.OriginAPI, IfVersion: version}, change)
+	c, err := s.catalog.UpdateCustomer(ctx, id, w, change)
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
 	return s.awaitWrite(ctx, newCustomerOutput(c), wait)
 }
 
+// apiWrite is the write a request makes, as of its If-Match, and how long
+// its ?wait asks to wait.
+func apiWrite(ifMatch, waitFor string) (tandem.Write, time.Duration, error) {
+	version, err := parseIfMatch(ifMatch)
+	if err != nil {
+		return tandem.Write{}, 0, err
+	}
+	wait, err := parseWait(waitFor)
+	if err != nil {
+		return tandem.Write{}, 0, err
+	}
+	return tandem.Write{Origin: tandem.OriginAPI, IfVersion: version}, wait, nil
+}
+
 // awaitWrite waits for the integrations to confirm the written customer's
 // version, up to wait, and names those that did not.
 func (s *Server) awaitWrite(ctx context.Context, out *customerOutput, wait time.Duration) (*customerOutput, error) {
-	pending, err := s.awaitSync(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: out.Body.ID}, wait, confirms(out.Body.Version))
+	return awaitVersion(ctx, s, out, tandem.Ref{Kind: tandem.KindCustomer, ID: out.Body.ID}, out.Body.Version, wait)
+}
+
+// awaitVersion waits for the integrations to confirm version of ref, up to
+// wait, and names those that did not in out.
+func awaitVersion[B any](ctx context.Context, s *Server, out *recordOutput[B], ref tandem.Ref, version int64, wait time.Duration) (*recordOutput[B], error) {
+	pending, err := s.awaitSync(ctx, ref, wait, confirms(version))
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
@@ -225,30 +243,30 @@ func (s *Server) awaitWrite(ctx context.Context, out *customerOutput, wait time.
 	return out, nil
 }
 
+// awaitDelete waits for the integrations to confirm the delete of ref, up
+// to wait: the tombstone is the record's last version, so the delete is
+// confirmed when a link is synced.
+func (s *Server) awaitDelete(ctx context.Context, ref tandem.Ref, wait time.Duration) (*deleteOutput, error) {
+	pending, err := s.awaitSync(ctx, ref, wait, func(l *tandem.Link) bool { return l.Status == tandem.LinkSynced })
+	if err != nil {
+		return nil, s.problem(ctx, err)
+	}
+	return &deleteOutput{SyncPending: pending}, nil
+}
+
 type deleteOutput struct {
 	SyncPending string `header:"Tandem-Sync-Pending" doc:"With ?wait: the integrations that did not confirm the delete in time, comma-separated"`
 }
 
 func (s *Server) deleteCustomer(ctx context.Context, in *deleteCustomerInput) (*deleteOutput, error) {
-	version, err := parseIfMatch(in.IfMatch)
+	w, wait, err := apiWrite(in.IfMatch, in.Wait)
 	if err != nil {
 		return nil, err
 	}
-	wait, err := parseWait(in.Wait)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.catalog.DeleteCustomer(ctx, in.ID, tandem.Write{Origin: tandem.OriginAPI, IfVersion: version}); err != nil {
+	if err := s.catalog.DeleteCustomer(ctx, in.ID, w); err != nil {
 		return nil, s.problem(ctx, err)
 	}
-	// The tombstone is the record's last version: the delete is confirmed
-	// when a link is synced.
-	pending, err := s.awaitSync(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: in.ID}, wait,
-		func(l *tandem.Link) bool { return l.Status == tandem.LinkSynced })
-	if err != nil {
-		return nil, s.problem(ctx, err)
-	}
-	return &deleteOutput{SyncPending: pending}, nil
+	return s.awaitDelete(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: in.ID}, wait)
 }
 
 func (f *customerFields) customer() *tandem.Customer {
@@ -295,17 +313,19 @@ func encodeCursor(id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + id))
 }
 
-// decodeCursor returns the id a cursor carries ("" for no cursor) and
-// whether the cursor is one this API made.
-func decodeCursor(c string) (string, bool) {
+// decodeCursor returns the id a cursor of a list of ids starting with
+// idPrefix carries ("" for no cursor), or a 400 naming the cursor when this
+// API did not make it for such a list.
+func decodeCursor(c, idPrefix string) (string, error) {
 	if c == "" {
-		return "", true
+		return "", nil
 	}
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || !strings.HasPrefix(string(b), cursorPrefix+tandem.CustomerIDPrefix) {
-		return "", false
+	if err != nil || !strings.HasPrefix(string(b), cursorPrefix+idPrefix) {
+		return "", huma.Error400BadRequest("invalid cursor", &huma.ErrorDetail{
+			Location: "query.cursor", Message: "not a cursor returned by this list", Value: c})
 	}
-	return strings.TrimPrefix(string(b), cursorPrefix), true
+	return strings.TrimPrefix(string(b), cursorPrefix), nil
 }
 
 // healthOutput is the body of the health probes.

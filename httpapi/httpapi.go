@@ -1,5 +1,5 @@
-// Package httpapi serves Tandem's REST API: the customer catalog and the sync
-// state of its records, described by an OpenAPI 3.1 document generated from
+// Package httpapi serves Tandem's REST API: the customer and invoice
+// catalogs and the sync state of their records, described by an OpenAPI 3.1 document generated from
 // the Go types (huma), with RFC 9457 problem+json errors that name the
 // offending field.
 package httpapi
@@ -23,6 +23,7 @@ import (
 // Store is what the API needs of a store.
 type Store interface {
 	tandem.Catalog
+	tandem.InvoiceCatalog
 	// Ping and CheckSchema are what the readiness probe checks.
 	Ping(ctx context.Context) error
 	CheckSchema(ctx context.Context) error
@@ -74,12 +75,13 @@ type Observer interface {
 
 // Server is the API's http.Handler.
 type Server struct {
-	catalog tandem.Catalog
-	store   Store
-	sources map[string]tandem.Source
-	cfg     Config
-	api     huma.API
-	handler http.Handler
+	catalog  tandem.Catalog
+	invoices tandem.InvoiceCatalog
+	store    Store
+	sources  map[string]tandem.Source
+	cfg      Config
+	api      huma.API
+	handler  http.Handler
 }
 
 // New returns the API over st.
@@ -87,7 +89,7 @@ func New(st Store, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{catalog: st, store: st, sources: map[string]tandem.Source{}, cfg: cfg}
+	s := &Server{catalog: st, invoices: st, store: st, sources: map[string]tandem.Source{}, cfg: cfg}
 	for _, src := range cfg.Sources {
 		s.sources[src.Name()] = src
 	}
@@ -147,6 +149,8 @@ func (s *Server) routes() {
 		Summary: "Sync state of a customer, per integration", Tags: []string{"Sync"}, Errors: []int{404, 422, 503}}, s.customerSync)
 	huma.Register(s.api, huma.Operation{OperationID: "list-sync-failures", Method: http.MethodGet, Path: "/sync/failures",
 		Summary: "Records whose sync is parked with an error", Tags: []string{"Sync"}, Errors: []int{503}}, s.syncFailures)
+
+	s.registerInvoices()
 
 	huma.Register(s.api, huma.Operation{OperationID: "start-reconcile", Method: http.MethodPost,
 		Path: "/integrations/{name}/reconcile", Summary: "Start a reconciliation run",

@@ -103,12 +103,14 @@ type customer struct {
 }
 
 type problem struct {
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-	Errors []struct {
-		Message  string `json:"message"`
-		Location string `json:"location"`
-	} `json:"errors"`
+	Status int            `json:"status"`
+	Detail string         `json:"detail"`
+	Errors []problemError `json:"errors"`
+}
+
+type problemError struct {
+	Message  string `json:"message"`
+	Location string `json:"location"`
 }
 
 func create(t *testing.T, srv *httptest.Server, body any) customer {

@@ -51,26 +51,39 @@ type failuresOutput struct {
 	}
 }
 
-type customerSyncInput struct {
+type syncInput struct {
 	ID   string `path:"id" maxLength:"64"`
-	Wait string `query:"wait" doc:"Wait up to this long (such as 5s; at most 30s) until every integration holds the customer's current version"`
+	Wait string `query:"wait" doc:"Wait up to this long (such as 5s; at most 30s) until every integration holds the record's current version"`
 }
 
 type failureIDInput struct {
 	ID string `path:"id" maxLength:"200" doc:"A failure's id as GET /sync/failures lists it"`
 }
 
-func (s *Server) customerSync(ctx context.Context, in *customerSyncInput) (*linksOutput, error) {
+func (s *Server) customerSync(ctx context.Context, in *syncInput) (*linksOutput, error) {
+	return s.recordSync(ctx, in, tandem.KindCustomer, func(ctx context.Context) (int64, error) {
+		c, err := s.catalog.GetCustomer(ctx, in.ID)
+		if err != nil {
+			return 0, err
+		}
+		return c.Version, nil
+	})
+}
+
+// recordSync answers GET /{kind}s/{id}/sync: the record's links, after
+// waiting (with ?wait) for every integration to hold the version current
+// reads.
+func (s *Server) recordSync(ctx context.Context, in *syncInput, kind tandem.Kind, current func(context.Context) (int64, error)) (*linksOutput, error) {
 	wait, err := parseWait(in.Wait)
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.catalog.GetCustomer(ctx, in.ID)
+	version, err := current(ctx)
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
-	ref := tandem.Ref{Kind: tandem.KindCustomer, ID: in.ID}
-	pending, err := s.awaitSync(ctx, ref, wait, confirms(c.Version))
+	ref := tandem.Ref{Kind: kind, ID: in.ID}
+	pending, err := s.awaitSync(ctx, ref, wait, confirms(version))
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
@@ -157,8 +170,9 @@ func confirms(version int64) func(*tandem.Link) bool {
 const syncPoll = 20 * time.Millisecond
 
 // awaitSync waits up to wait until the link of ref to every configured
-// integration satisfies done, and returns the integrations whose link does
-// not (comma-separated; "" when all do, or when wait is 0). A parked link
+// integration that syncs its kind satisfies done, and returns the
+// integrations whose link does not (comma-separated; "" when all do, or
+// when wait is 0). A parked link
 // keeps its status until the next push ends, so even then the wait goes on:
 // a new write may well be pushed.
 func (s *Server) awaitSync(ctx context.Context, ref tandem.Ref, wait time.Duration, done func(*tandem.Link) bool) (string, error) {
@@ -174,8 +188,9 @@ func (s *Server) awaitSync(ctx context.Context, ref tandem.Ref, wait time.Durati
 		}
 		var pending []string
 		for _, name := range s.cfg.Integrations {
+			// Links has one for every configured integration syncing the kind.
 			i := slices.IndexFunc(links, func(l *tandem.Link) bool { return l.Integration == name })
-			if i < 0 || !done(links[i]) {
+			if i >= 0 && !done(links[i]) {
 				pending = append(pending, name)
 			}
 		}

@@ -499,3 +499,39 @@ func TestSalesforceKillMidBatch(t *testing.T) {
 		t.Errorf("parked pushes: %+v", f)
 	}
 }
+
+// TestInvoicesStayOutOfSalesforce: Salesforce has no standard invoice
+// object: an invoice written through the API enqueues no push to it, and
+// its sync state has no Salesforce link.
+func TestInvoicesStayOutOfSalesforce(t *testing.T) {
+	t.Parallel()
+	e := newThreeWayEnv(t, nil)
+	c := e.api.mustCreate("Ada Lovelace")
+	e.settled(c.ID)
+	writes := len(e.sfWrites())
+	var inv struct {
+		ID string `json:"id"`
+	}
+	if resp := e.api.do("POST", "/invoices", map[string]any{"customer_id": c.ID, "currency": "eur",
+		"lines": []map[string]any{{"description": "Seats", "quantity": 2, "unit_amount": 500}}}, &inv); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create invoice: %s", resp.Status)
+	}
+	e.api.do("POST", "/invoices/"+inv.ID+"/finalize", nil, nil)
+	var sync struct {
+		Data []struct{ Integration string }
+	}
+	e.api.do("GET", "/invoices/"+inv.ID+"/sync", nil, &sync)
+	for _, l := range sync.Data {
+		if l.Integration == "salesforce" {
+			t.Errorf("the invoice has a Salesforce link: %+v", sync.Data)
+		}
+	}
+	_, sf0 := e.polls()
+	waitFor(t, 20*time.Second, "two more Salesforce polls", func() bool { _, sf := e.polls(); return sf >= sf0+2 })
+	if w := e.sfWrites(); len(w) != writes {
+		t.Errorf("Salesforce writes after the invoice: %+v, want none beyond the customer's %d", w[writes:], writes)
+	}
+	if f := e.api.failures(); len(f) != 0 {
+		t.Errorf("parked pushes: %+v", f)
+	}
+}

@@ -24,6 +24,7 @@ var (
 	_ tandem.Poller       = (*Connector)(nil)
 	_ tandem.Acknowledger = (*Connector)(nil)
 	_ tandem.Concurrent   = (*Connector)(nil)
+	_ tandem.Selective    = (*Connector)(nil)
 )
 
 // Name is the integration's name: the origin of changes from Salesforce and
@@ -197,6 +198,10 @@ func New(cfg Config) (*Connector, error) {
 
 // Name implements tandem.Integration.
 func (c *Connector) Name() string { return Name }
+
+// Kinds implements tandem.Selective: customers only. Salesforce has no
+// standard invoice object, so invoices stay out of its mapping.
+func (c *Connector) Kinds() []tandem.Kind { return []tandem.Kind{tandem.KindCustomer} }
 
 // Push implements tandem.Integration.
 func (c *Connector) Push(ctx context.Context, req *tandem.PushRequest) (*tandem.PushResult, error) {

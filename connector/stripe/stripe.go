@@ -79,8 +79,14 @@ func New(cfg Config) (*Connector, error) {
 		observer: cfg.Observer}, nil
 }
 
+var _ tandem.Selective = (*Connector)(nil)
+
 // Name implements tandem.Integration.
 func (c *Connector) Name() string { return Name }
+
+// Kinds implements tandem.Selective: customers (invoices are not pushed
+// yet).
+func (c *Connector) Kinds() []tandem.Kind { return []tandem.Kind{tandem.KindCustomer} }
 
 // Push implements tandem.Integration.
 func (c *Connector) Push(ctx context.Context, req *tandem.PushRequest) (*tandem.PushResult, error) {

@@ -70,7 +70,7 @@ func (s *Store[TTx]) Links(ctx context.Context, ref tandem.Ref) ([]*tandem.Link,
 	}
 	links := stored
 	for _, name := range s.opts.Integrations {
-		if byName[name] == nil {
+		if byName[name] == nil && s.syncs(name, ref.Kind) {
 			links = append(links, &tandem.Link{Integration: name, Ref: ref, Status: tandem.LinkPending})
 		}
 	}

@@ -317,11 +317,7 @@ func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tand
 	}
 	params := make([]river.InsertManyParams, 0, len(s.opts.Integrations))
 	for _, name := range s.opts.Integrations {
-		kinds, selective := s.opts.Kinds[name]
-		if selective && !slices.Contains(kinds, ref.Kind) {
-			continue
-		}
-		if name != w.Origin || w.PushToOrigin {
+		if s.syncs(name, ref.Kind) && (name != w.Origin || w.PushToOrigin) {
 			params = append(params, pushJob(name, ref))
 		}
 	}
@@ -340,6 +336,12 @@ func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tand
 		return fmt.Errorf("enqueue push: %w", err)
 	}
 	return nil
+}
+
+// syncs says whether integration syncs records of kind (Options.Kinds).
+func (s *Store[TTx]) syncs(integration string, kind tandem.Kind) bool {
+	kinds, selective := s.opts.Kinds[integration]
+	return !selective || slices.Contains(kinds, kind)
 }
 
 // pushJob is the push job of ref to integration, in the integration's queue.

@@ -135,11 +135,17 @@ func testInvoicePushes(t *testing.T, open Opener) {
 			}
 		})
 		c := mustCreate(t, e.st, &tandem.Customer{Name: "Ada"})
-		if _, _, err := e.st.CreateInvoice(context.Background(), draft(c.ID), api); err != nil {
+		inv, _, err := e.st.CreateInvoice(context.Background(), draft(c.ID), api)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if n := e.jobs(t, "available") - 1; n != tc.jobs { // less the customer's
 			t.Errorf("kinds %v: %d invoice push jobs, want %d", tc.kinds, n, tc.jobs)
+		}
+		// The invoice's sync state names the integrations that sync it.
+		links, err := e.st.Links(context.Background(), tandem.Ref{Kind: tandem.KindInvoice, ID: inv.ID})
+		if err != nil || len(links) != tc.jobs {
+			t.Errorf("kinds %v: links %+v, %v; want %d", tc.kinds, links, err, tc.jobs)
 		}
 	}
 }
