@@ -115,7 +115,7 @@ func TestDelete(t *testing.T) {
 	if a := h.do(t, http.MethodDelete, path, nil); a.status != http.StatusNoContent {
 		t.Fatalf("delete: %d %s", a.status, a.body)
 	}
-	for _, method := range []string{http.MethodGet, http.MethodDelete} {
+	for _, method := range []string{http.MethodGet, http.MethodDelete, http.MethodPatch} {
 		if a := h.do(t, method, path, nil); a.status != http.StatusNotFound || a.errorCode(t) != "ENTITY_IS_DELETED" {
 			t.Errorf("%s after delete: %d %s", method, a.status, a.body)
 		}
@@ -129,6 +129,42 @@ func TestDelete(t *testing.T) {
 	// The external id is free again: an upsert creates a new record.
 	if again := h.mustCreate(t, "tdmc_1", map[string]any{"LastName": "Lovelace"}); again == id {
 		t.Error("the upsert brought back the deleted record")
+	}
+}
+
+// TestUpdateByID: PATCH on a Contact's id updates it as the caller, the
+// external id field included (how a Contact made in Salesforce comes to
+// carry Tandem's id), with the same checks as any write.
+func TestUpdateByID(t *testing.T) {
+	h := newHarness(t, Config{})
+	typed, err := h.em.UI().CreateContact(Fields{"LastName": "Lovelace", "Phone": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustCreate(t, "tdmc_taken", map[string]any{"LastName": "Other"})
+	path := testVersion + "/sobjects/Contact/" + typed.ID
+	h.clock.Add(time.Second)
+	a := h.do(t, http.MethodPatch, path, map[string]any{"Email": "ada@example.com", "Phone": nil, "Tandem_Id__c": "tdmc_1"})
+	if a.status != http.StatusNoContent {
+		t.Fatalf("update: %d %s", a.status, a.body)
+	}
+	got, _ := h.em.Contact(typed.ID)
+	if got.Email != "ada@example.com" || got.Phone != "" || got.ExternalID != "tdmc_1" || got.LastName != "Lovelace" ||
+		got.LastModifiedByID != h.em.IntegrationUserID() || !got.SystemModstamp.After(typed.SystemModstamp) {
+		t.Errorf("after the update: %+v", got)
+	}
+	for _, tc := range []struct {
+		desc, path string
+		body       map[string]any
+		code       string
+	}{
+		{"taken external id", path, map[string]any{"Tandem_Id__c": "tdmc_taken"}, "DUPLICATE_VALUE"},
+		{"read-only field", path, map[string]any{"SystemModstamp": "x"}, "INVALID_FIELD_FOR_INSERT_UPDATE"},
+		{"unknown id", testVersion + "/sobjects/Contact/003000000000000AAA", map[string]any{"Phone": "2"}, "NOT_FOUND"},
+	} {
+		if a := h.do(t, http.MethodPatch, tc.path, tc.body); a.status/100 != 4 || a.errorCode(t) != tc.code {
+			t.Errorf("%s: got %d %s, want %s", tc.desc, a.status, a.body, tc.code)
+		}
 	}
 }
 

@@ -208,6 +208,7 @@ func (e *Emulator) routes() http.Handler {
 	}
 	api("GET "+sobject+"/{id}", e.getContact)
 	api("DELETE "+sobject+"/{id}", e.deleteContact)
+	api("PATCH "+sobject+"/{id}", e.updateContact)
 	api("GET "+sobject+"/{field}/{value}", e.getByExternalID)
 	api("PATCH "+sobject+"/{field}/{value}", e.upsertContact)
 	api("PATCH "+data+"/composite/sobjects/{object}/{field}", e.compositeUpsert)
