@@ -29,7 +29,8 @@ type upsertResult struct {
 //
 // The result's Base is the Contact fields as written, as JSON of a
 // Contact, so that a later change can be compared field by field; a push
-// whose fields equal the base makes no call.
+// whose fields equal the base makes no call. A linked Contact that does
+// not carry the Tandem id yet (made in Salesforce) is written by its id.
 func (c *Connector) pushCustomer(ctx context.Context, req *tandem.PushRequest) (*tandem.PushResult, error) {
 	rec, link := req.Record, req.Link
 	switch {
@@ -47,6 +48,12 @@ func (c *Connector) pushCustomer(ctx context.Context, req *tandem.PushRequest) (
 	}
 	remoteID := link.RemoteID
 	if unchanged {
+		return result(remoteID, want)
+	}
+	if remoteID != "" && !c.carriesID(link.Base, rec.Ref.ID) {
+		if err := c.adopt(ctx, remoteID, rec.Ref.ID, want); err != nil {
+			return nil, err
+		}
 		return result(remoteID, want)
 	}
 	id, err := c.upsert(ctx, rec.Ref.ID, want)
