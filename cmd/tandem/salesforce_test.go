@@ -29,12 +29,14 @@ type threeWayEnv struct {
 	// it reaches the emulator; sfWritesFailed counts them.
 	failSFWrites   atomic.Bool
 	sfWritesFailed atomic.Int64
+	// sfLogins counts the sign-ins (token requests) Salesforce answered.
+	sfLogins atomic.Int64
 }
 
 // newThreeWayEnv starts a Salesforce emulator, then Tandem wired to it and
-// to a Stripe emulator, both polled every 200ms; env adds to Tandem's
-// environment.
-func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
+// to a Stripe emulator, both polled every 200ms unless env says otherwise;
+// env adds to Tandem's environment, edits change the program.
+func newThreeWayEnv(t *testing.T, env map[string]string, edits ...func(*program)) *threeWayEnv {
 	t.Helper()
 	e := &threeWayEnv{}
 	sf, err := sfemulator.New(sfemulator.Config{ClientID: salesforceTestClientID, ClientSecret: salesforceTestClientSecret,
@@ -43,6 +45,9 @@ func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/services/oauth2/token" {
+			e.sfLogins.Add(1)
+		}
 		if e.failSFWrites.Load() && r.Method != http.MethodGet && strings.HasPrefix(r.URL.Path, "/services/data/") {
 			e.sfWritesFailed.Add(1)
 			w.Header().Set("Content-Type", "application/json")
@@ -59,9 +64,12 @@ func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 	env["SALESFORCE_CLIENT_ID"] = salesforceTestClientID
 	env["SALESFORCE_CLIENT_SECRET"] = salesforceTestClientSecret
 	env["SALESFORCE_LOGIN_URL"] = srv.URL
-	env["SALESFORCE_POLL_INTERVAL"] = "200ms"
-	env["STRIPE_POLL_INTERVAL"] = "200ms"
-	e.stripeEnv, e.sf = newStripeEnv(t, emulator.Config{}, env), sf
+	for _, k := range []string{"SALESFORCE_POLL_INTERVAL", "STRIPE_POLL_INTERVAL"} {
+		if env[k] == "" {
+			env[k] = "200ms"
+		}
+	}
+	e.stripeEnv, e.sf = newStripeEnv(t, emulator.Config{}, env, edits...), sf
 	return e
 }
 
