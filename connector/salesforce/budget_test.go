@@ -2,6 +2,7 @@ package salesforce
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -98,6 +99,54 @@ func TestOrgAllocationFreedAgain(t *testing.T) {
 	clk.Add(-time.Second)
 	if d := refused(t, h, c); d != time.Second {
 		t.Errorf("after asking in vain: delay %v, want the second left", d)
+	}
+}
+
+// TestBudgetAsksAgainOnce: at the org's wall, one call goes to ask again
+// while the others wait for its answer; an answer still at the wall means
+// exhaustedDelay more, one with room lets every call go.
+func TestBudgetAsksAgainOnce(t *testing.T) {
+	now := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	b := newBudget(0, func() time.Time { return now })
+	wall := http.Header{"Sforce-Limit-Info": {"api-usage=1000/1000"}}
+	delay := func() time.Duration {
+		t.Helper()
+		err := b.take(t.Context())
+		if err == nil {
+			return 0
+		}
+		pe := providerError(t, err)
+		if pe.Class != tandem.RetryLater {
+			t.Fatalf("class %v, want RetryLater", pe.Class)
+		}
+		return pe.Delay
+	}
+	b.observe(wall)
+	now = now.Add(time.Minute)
+	if d := delay(); d != exhaustedDelay-time.Minute {
+		t.Fatalf("at the wall: delay %v", d)
+	}
+	now = now.Add(exhaustedDelay)
+	if d := delay(); d != 0 {
+		t.Fatalf("asking again: delay %v, want none", d)
+	}
+	now = now.Add(time.Second)
+	if d := delay(); d != probeWait-time.Second {
+		t.Errorf("while asking: delay %v, want the rest of %v", d, probeWait)
+	}
+	b.observe(wall) // still spent
+	if d := delay(); d != exhaustedDelay {
+		t.Errorf("after asking in vain: delay %v, want %v", d, exhaustedDelay)
+	}
+	now = now.Add(exhaustedDelay)
+	if d := delay(); d != 0 {
+		t.Fatalf("asking again: delay %v, want none", d)
+	}
+	b.observe(http.Header{"Sforce-Limit-Info": {"api-usage=10/1000"}})
+	for range 3 {
+		if d := delay(); d != 0 {
+			t.Fatalf("with room: delay %v, want none", d)
+		}
 	}
 }
 
