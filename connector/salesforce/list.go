@@ -32,9 +32,9 @@ type queryPage struct {
 // not return deleted ones), in Id order, each as a change as of its
 // SystemModstamp. The cursor is the last Id read: every page is its own
 // query, WHERE Id > cursor ORDER BY Id LIMIT listPageSize, one API request,
-// so a walk neither depends on a query locator (which expires after 15
-// minutes unused, and of which a user holds only ten) nor misses a record
-// because others were created or deleted meanwhile. When Salesforce
+// so a walk does not depend on a query locator (which expires after 15
+// minutes unused, and of which a user holds only ten) and goes on from
+// where it was whatever was created or deleted meanwhile. When Salesforce
 // answers fewer records than the limit in a first batch (it may, for wide
 // records), the page is that batch and the next one starts after it.
 func (c *Connector) List(ctx context.Context, kind tandem.Kind, cursor string) ([]*tandem.RemoteChange, string, error) {
