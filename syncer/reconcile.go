@@ -328,8 +328,10 @@ func (r *reconciler) local(ctx context.Context, lr tandem.LinkedRecord) error {
 		if _, ok := r.seen[link.RemoteID]; ok || link.UpdatedAt.After(r.start) {
 			return nil // listed, or linked after the listing began
 		}
+		// Newer than anything applied to the link, in the provider's own
+		// watermark terms (Unix seconds for one, milliseconds for another).
 		gone := &tandem.RemoteChange{Kind: rec.Ref.Kind, RemoteID: link.RemoteID, Deleted: true,
-			Watermark: time.Now().Unix()}
+			Watermark: link.Watermark + 1, At: time.Now()}
 		return r.repair(ctx, tandem.RepairDeleteLocal, rec.Ref.ID, link.RemoteID, "", func() error {
 			return r.s.apply(ctx, r.src, gone)
 		})

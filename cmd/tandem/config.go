@@ -50,7 +50,9 @@ type Config struct {
 	SalesforceObject          string
 	SalesforceExternalIDField string
 	SalesforcePollInterval    time.Duration
-	SalesforceDailyBudget     int // 0: no budget of Tandem's own
+	SalesforceDailyBudget     int           // 0: no budget of Tandem's own
+	SalesforceReconcile       time.Duration // interval of the periodic reconciliation
+	SalesforceLinkMatch       string        // "email" or "off"
 	// Outbound messages, received at /webhooks/salesforce/{secret}: on
 	// when both are set.
 	SalesforceOrgID          string
@@ -87,6 +89,8 @@ func (c *Config) settings() []setting {
 		SalesforceObject:          salesforce.DefaultObject,
 		SalesforceExternalIDField: salesforce.DefaultExternalIDField,
 		SalesforcePollInterval:    10 * time.Second,
+		SalesforceReconcile:       time.Hour,
+		SalesforceLinkMatch:       "email",
 	}
 	return []setting{
 		{env: "TANDEM_ADDR", flag: "addr", usage: "address the API listens on", value: (*stringValue)(&c.Addr)},
@@ -150,6 +154,12 @@ func (c *Config) settings() []setting {
 		{env: "SALESFORCE_OUTBOUND_SECRET", flag: "salesforce-outbound-secret", secret: true,
 			usage: "last segment of the outbound message URL /webhooks/salesforce/{secret} (at least 16 characters)",
 			value: (*stringValue)(&c.SalesforceOutboundSecret)},
+		{env: "SALESFORCE_RECONCILE_INTERVAL", flag: "salesforce-reconcile-interval",
+			usage: "how often every Salesforce record is compared with the local catalog (0: never)",
+			value: (*durationValue)(&c.SalesforceReconcile)},
+		{env: "SALESFORCE_LINK_MATCH", flag: "salesforce-link-match",
+			usage: "how unlinked records are matched after their external id: email, or off",
+			value: (*stringValue)(&c.SalesforceLinkMatch)},
 	}
 }
 
@@ -215,10 +225,9 @@ func (c *Config) Validate() error {
 		return errors.New("STRIPE_RATE_LIMIT must be positive")
 	case c.StripePollInterval < 0 || (c.StripePollInterval > 0 && c.StripePollInterval < 100*time.Millisecond):
 		return errors.New("STRIPE_POLL_INTERVAL must be 0 (off) or at least 100ms")
-	case c.StripeReconcile < 0 || (c.StripeReconcile > 0 && c.StripeReconcile < time.Minute):
-		return errors.New("STRIPE_RECONCILE_INTERVAL must be 0 (off) or at least 1m")
-	case c.StripeLinkMatch != "email" && c.StripeLinkMatch != "off":
-		return fmt.Errorf("STRIPE_LINK_MATCH %q: want email or off", c.StripeLinkMatch)
+	}
+	if err := checkReconcile("STRIPE", c.StripeReconcile, c.StripeLinkMatch); err != nil {
+		return err
 	}
 	switch c.ConflictPolicy {
 	case "newest", "local":
@@ -239,6 +248,19 @@ func (c *Config) Validate() error {
 		}
 	}
 	return c.validateSalesforce()
+}
+
+// checkReconcile reports an integration's reconciliation interval or link
+// matching (settings prefix_RECONCILE_INTERVAL and prefix_LINK_MATCH) that
+// cannot work.
+func checkReconcile(prefix string, interval time.Duration, match string) error {
+	switch {
+	case interval < 0 || (interval > 0 && interval < time.Minute):
+		return fmt.Errorf("%s_RECONCILE_INTERVAL must be 0 (off) or at least 1m", prefix)
+	case match != "email" && match != "off":
+		return fmt.Errorf("%s_LINK_MATCH %q: want email or off", prefix, match)
+	}
+	return nil
 }
 
 // checkHTTPURL reports a setting whose value is not an http(s)://host URL.
@@ -270,6 +292,9 @@ func (c *Config) validateSalesforce() error {
 		return errors.New("SALESFORCE_DAILY_BUDGET must be 0 (no budget of its own) or positive")
 	case (c.SalesforceOrgID == "") != (c.SalesforceOutboundSecret == ""):
 		return errors.New("outbound messages need both SALESFORCE_ORG_ID and SALESFORCE_OUTBOUND_SECRET")
+	}
+	if err := checkReconcile("SALESFORCE", c.SalesforceReconcile, c.SalesforceLinkMatch); err != nil {
+		return err
 	}
 	if err := checkHTTPURL("SALESFORCE_LOGIN_URL", c.SalesforceLoginURL); err != nil {
 		return err
@@ -349,6 +374,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.String("salesforce_external_id_field", c.SalesforceExternalIDField),
 		slog.Duration("salesforce_poll_interval", c.SalesforcePollInterval),
 		slog.Int("salesforce_daily_budget", c.SalesforceDailyBudget),
+		slog.Duration("salesforce_reconcile_interval", c.SalesforceReconcile),
+		slog.String("salesforce_link_match", c.SalesforceLinkMatch),
 	)
 }
 

@@ -40,7 +40,8 @@ func TestConfigSources(t *testing.T) {
 		StripeSecretKey: "sk_test_x", StripeAPIURL: "http://127.0.0.1:12111", StripeRateLimit: 12.5, StripePollInterval: 0,
 		ConflictPolicy: "stripe", StripeWebhookSecret: "whsec_a, whsec_b", StripeReconcile: 2 * time.Hour,
 		StripeLinkMatch: "off", SalesforceLoginURL: "https://login.salesforce.com", SalesforceAPIVersion: "62.0",
-		SalesforceObject: "Contact", SalesforceExternalIDField: "Tandem_Id__c", SalesforcePollInterval: 10 * time.Second}
+		SalesforceObject: "Contact", SalesforceExternalIDField: "Tandem_Id__c", SalesforcePollInterval: 10 * time.Second,
+		SalesforceReconcile: time.Hour, SalesforceLinkMatch: "email"}
 	if *cfg != want {
 		t.Fatalf("config = %+v\nwant     %+v", *cfg, want)
 	}
@@ -54,7 +55,7 @@ func TestConfigSalesforce(t *testing.T) {
 	if err := os.WriteFile(secret, []byte("sf-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := LoadConfig("serve", []string{"--salesforce-poll-interval=0"}, env(map[string]string{
+	cfg, err := LoadConfig("serve", []string{"--salesforce-poll-interval=0", "--salesforce-link-match=off"}, env(map[string]string{
 		"SALESFORCE_CLIENT_ID":          "3MVG9.app",
 		"SALESFORCE_CLIENT_SECRET_FILE": secret,
 		"SALESFORCE_LOGIN_URL":          "https://acme.my.salesforce.com",
@@ -65,6 +66,8 @@ func TestConfigSalesforce(t *testing.T) {
 		"SALESFORCE_DAILY_BUDGET":       "5000",
 		"SALESFORCE_ORG_ID":             "00D5g0000000001EAA",
 		"SALESFORCE_OUTBOUND_SECRET":    "outbound-path-secret",
+		"SALESFORCE_RECONCILE_INTERVAL": "30m",
+		"SALESFORCE_LINK_MATCH":         "email",
 		"TANDEM_CONFLICT_POLICY":        "salesforce",
 	}), &bytes.Buffer{})
 	if err != nil {
@@ -74,7 +77,8 @@ func TestConfigSalesforce(t *testing.T) {
 		cfg.SalesforceLoginURL != "https://acme.my.salesforce.com" || cfg.SalesforceAPIVersion != "61.0" ||
 		cfg.SalesforceObject != "Lead" || cfg.SalesforceExternalIDField != "Ext_Id__c" ||
 		cfg.SalesforcePollInterval != 0 || cfg.SalesforceDailyBudget != 5000 || cfg.ConflictPolicy != "salesforce" ||
-		cfg.SalesforceOrgID != "00D5g0000000001EAA" || cfg.SalesforceOutboundSecret != "outbound-path-secret" {
+		cfg.SalesforceOrgID != "00D5g0000000001EAA" || cfg.SalesforceOutboundSecret != "outbound-path-secret" ||
+		cfg.SalesforceReconcile != 30*time.Minute || cfg.SalesforceLinkMatch != "off" {
 		t.Fatalf("config = %+v", *cfg)
 	}
 	jwt, err := LoadConfig("serve", nil, env(map[string]string{"SALESFORCE_CLIENT_ID": "3MVG9.app",
@@ -123,6 +127,11 @@ func TestConfigRefusals(t *testing.T) {
 			"SALESFORCE_OUTBOUND_SECRET": "short"}), nil, "SALESFORCE_OUTBOUND_SECRET"},
 		"Salesforce budget not a number": {salesforceOn(map[string]string{"SALESFORCE_DAILY_BUDGET": "lots"}), nil,
 			"SALESFORCE_DAILY_BUDGET"},
+		"Salesforce reconcile interval": {salesforceOn(map[string]string{"SALESFORCE_RECONCILE_INTERVAL": "30s"}), nil,
+			"SALESFORCE_RECONCILE_INTERVAL"},
+		"Salesforce link match":     {salesforceOn(map[string]string{"SALESFORCE_LINK_MATCH": "phone"}), nil, "SALESFORCE_LINK_MATCH"},
+		"Stripe reconcile interval": {map[string]string{"STRIPE_RECONCILE_INTERVAL": "-1h"}, nil, "STRIPE_RECONCILE_INTERVAL"},
+		"Stripe link match":         {map[string]string{"STRIPE_LINK_MATCH": "name"}, nil, "STRIPE_LINK_MATCH"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

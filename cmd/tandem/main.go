@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/tandemsync/tandem"
 )
@@ -36,6 +37,8 @@ type program struct {
 	stdout, stderr io.Writer
 	// integrations are added to the ones the configuration turns on.
 	integrations []tandem.Integration
+	// now, when set, is the clock Salesforce's API budget counts by.
+	now func() time.Time
 	// listening, when set, is told the API's address once it accepts
 	// connections.
 	listening func(addr string)

@@ -58,9 +58,9 @@ func TestDatabaseOutage(t *testing.T) {
 }
 
 // runInProcess runs `tandem serve` in this process with env as its whole
-// environment (plus a free loopback port) and returns a client of its API.
-// The program stops when the test ends and must then exit cleanly.
-func runInProcess(t testing.TB, env map[string]string) *client {
+// environment (plus a free loopback port), after edits change the program,
+// and returns a client of its API. The program stops when the test ends and must then exit cleanly.
+func runInProcess(t testing.TB, env map[string]string, edits ...func(*program)) *client {
 	t.Helper()
 	env["TANDEM_ADDR"] = "127.0.0.1:0"
 	env["TANDEM_LOG_LEVEL"] = "error"
@@ -70,6 +70,9 @@ func runInProcess(t testing.TB, env map[string]string) *client {
 		getenv: func(k string) string { return env[k] },
 		stdout: io.Discard, stderr: io.Discard,
 		listening: func(addr string) { addrs <- addr },
+	}
+	for _, edit := range edits {
+		edit(p)
 	}
 	go func() { done <- p.run(ctx, []string{"serve"}) }()
 	t.Cleanup(func() {

@@ -35,11 +35,12 @@ type reconcileRun struct {
 	Actions []tandem.ReconcileAction
 }
 
-// reconcile starts a run through the API and waits for its end.
-func (e *stripeEnv) reconcile(dryRun bool) reconcileRun {
+// reconcile starts a run of integration through the API and waits for its
+// end.
+func (e *stripeEnv) reconcile(integration string, dryRun bool) reconcileRun {
 	e.t.Helper()
 	var run reconcileRun
-	path := "/integrations/stripe/reconcile"
+	path := "/integrations/" + integration + "/reconcile"
 	if dryRun {
 		path += "?dry_run=true"
 	}
@@ -47,7 +48,7 @@ func (e *stripeEnv) reconcile(dryRun bool) reconcileRun {
 		e.t.Fatalf("start reconcile: %s", resp.Status)
 	}
 	waitFor(e.t, 30*time.Second, "the reconcile run to end", func() bool {
-		e.api.do("GET", "/integrations/stripe/reconcile/"+run.ID, nil, &run)
+		e.api.do("GET", "/integrations/"+integration+"/reconcile/"+run.ID, nil, &run)
 		return run.Status != "running"
 	})
 	if run.Status != "done" {
@@ -69,6 +70,39 @@ func (e *stripeEnv) sqlExec(query string, args ...any) {
 	}
 }
 
+// driftHere changes Tandem's database behind its back, as a restore or a
+// bad script would: a customer only here (its id returned), the one of
+// ids["changed-here"] renamed "changed in Tandem", and the one of
+// ids["deleted-here"] deleted.
+func (e *stripeEnv) driftHere(ids map[string]string) (onlyHere string) {
+	e.t.Helper()
+	now := time.Now().UTC()
+	onlyHere = tandem.NewCustomerID()
+	e.sqlExec(`INSERT INTO customers (id, name, email, phone, address, metadata, version, created_at, updated_at, origin)
+		VALUES (?, 'only-here', '', '', '{}', '{}', 1, ?, ?, 'api')`, onlyHere, now, now)
+	e.sqlExec(`UPDATE customers SET name = 'changed in Tandem', version = version + 1, updated_at = ? WHERE id = ?`, now, ids["changed-here"])
+	e.sqlExec(`UPDATE customers SET deleted_at = ?, version = version + 1, updated_at = ? WHERE id = ?`, now, now, ids["deleted-here"])
+	return onlyHere
+}
+
+// driftRepairs are the repairs of five linked records and one difference
+// of each kind: created, changed and deleted on either side.
+var driftRepairs = map[string]int{tandem.RepairCreateLocal: 1, tandem.RepairUpdateLocal: 1, tandem.RepairDeleteLocal: 1,
+	tandem.RepairCreateRemote: 1, tandem.RepairUpdateRemote: 1, tandem.RepairDeleteRemote: 1}
+
+// dryRunFinds checks that a dry run of integration after driftRepairs'
+// differences finds want, scanning the 5 records there and 6 here.
+func (e *stripeEnv) dryRunFinds(integration string, want map[string]int) {
+	e.t.Helper()
+	dry := e.reconcile(integration, true)
+	if !maps.Equal(dry.Progress.Repairs, want) || !dry.DryRun {
+		e.t.Fatalf("dry run found %v, want %v; actions %+v", dry.Progress.Repairs, want, dry.Actions)
+	}
+	if dry.Progress.RemoteScanned != 5 || dry.Progress.LocalScanned != 6 {
+		e.t.Errorf("dry run scanned %d there and %d here, want 5 and 6", dry.Progress.RemoteScanned, dry.Progress.LocalScanned)
+	}
+}
+
 // TestStripeReconcile seeds every kind of difference into both sides'
 // storage behind Tandem's back (no event, no job), then checks that a dry
 // run lists them and changes nothing, and that a run repairs them all.
@@ -81,7 +115,7 @@ func TestStripeReconcile(t *testing.T) {
 		ids[name] = c.ID
 		e.settle(c.ID)
 	}
-	if run := e.reconcile(false); len(run.Progress.Repairs) != 0 {
+	if run := e.reconcile("stripe", false); len(run.Progress.Repairs) != 0 {
 		t.Fatalf("in sync, reconcile repaired %v", run.Progress.Repairs)
 	}
 	stripeID := func(name string) string { return e.stripeOf(ids[name])[0].ID }
@@ -98,23 +132,11 @@ func TestStripeReconcile(t *testing.T) {
 	if _, err := silent.DeleteCustomer(goneThere); err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().UTC()
-	onlyHere := tandem.NewCustomerID()
-	e.sqlExec(`INSERT INTO customers (id, name, email, phone, address, metadata, version, created_at, updated_at, origin)
-		VALUES (?, 'only-here', '', '', '{}', '{}', 1, ?, ?, 'api')`, onlyHere, now, now)
-	e.sqlExec(`UPDATE customers SET name = 'changed in Tandem', version = version + 1, updated_at = ? WHERE id = ?`, now, ids["changed-here"])
-	e.sqlExec(`UPDATE customers SET deleted_at = ?, version = version + 1, updated_at = ? WHERE id = ?`, now, now, ids["deleted-here"])
+	onlyHere := e.driftHere(ids)
 	writesBefore := len(e.writes())
 
-	want := map[string]int{tandem.RepairCreateLocal: 1, tandem.RepairUpdateLocal: 1, tandem.RepairDeleteLocal: 1,
-		tandem.RepairCreateRemote: 1, tandem.RepairUpdateRemote: 1, tandem.RepairDeleteRemote: 1}
-	dry := e.reconcile(true)
-	if !maps.Equal(dry.Progress.Repairs, want) || !dry.DryRun {
-		t.Fatalf("dry run found %v, want %v; actions %+v", dry.Progress.Repairs, want, dry.Actions)
-	}
-	if dry.Progress.RemoteScanned != 5 || dry.Progress.LocalScanned != 6 {
-		t.Errorf("dry run scanned %d there and %d here, want 5 and 6", dry.Progress.RemoteScanned, dry.Progress.LocalScanned)
-	}
+	want := driftRepairs
+	e.dryRunFinds("stripe", want)
 	time.Sleep(200 * time.Millisecond) // let anything a dry run wrongly queued show
 	var page struct{ Data []customer }
 	e.api.do("GET", "/customers?limit=100", nil, &page)
@@ -123,7 +145,7 @@ func TestStripeReconcile(t *testing.T) {
 			len(page.Data), len(e.writes()), writesBefore)
 	}
 
-	run := e.reconcile(false)
+	run := e.reconcile("stripe", false)
 	if !maps.Equal(run.Progress.Repairs, want) {
 		t.Fatalf("run repaired %v, want %v; actions %+v", run.Progress.Repairs, want, run.Actions)
 	}
@@ -165,7 +187,7 @@ func TestStripeReconcile(t *testing.T) {
 	if e.stripeOf(page.Data[0].ID)[0].ID != onlyThere.ID {
 		t.Errorf("only there: linked to another Stripe customer")
 	}
-	if again := e.reconcile(false); len(again.Progress.Repairs) != 0 {
+	if again := e.reconcile("stripe", false); len(again.Progress.Repairs) != 0 {
 		t.Errorf("a second run still repaired %v", again.Progress.Repairs)
 	}
 	resp := e.api.do("GET", "/metrics", nil, nil)
@@ -189,21 +211,7 @@ func TestLinkUp(t *testing.T) {
 	env := map[string]string{"TANDEM_DATABASE_URL": "sqlite:" + dbPath, "STRIPE_SECRET_KEY": stripeTestKey,
 		"STRIPE_API_URL": apiURL, "TANDEM_LOG_LEVEL": "error"}
 
-	// The local catalog, made before Stripe was configured.
-	st := migratedSQLite(t, dbPath)
-	ctx := context.Background()
-	local := map[string]string{}
-	for _, c := range []struct{ key, email string }{
-		{"match", "match@example.com"}, {"dup", "dup@example.com"}, {"only-here", "here@example.com"},
-		{"twin1", "twin@example.com"}, {"twin2", "twin@example.com"}, {"carried", "carried@example.com"},
-	} {
-		created, _, err := st.CreateCustomer(ctx, &tandem.Customer{Name: c.key, Email: c.email}, tandem.Write{Origin: "api"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		local[c.key] = created.ID
-	}
-	st.Close()
+	local := linkUpCatalog(t, dbPath) // made before Stripe was configured
 
 	// The Stripe account.
 	dash := em.Dashboard()
@@ -227,16 +235,7 @@ func TestLinkUp(t *testing.T) {
 		remote[c.key] = sc.ID
 	}
 
-	link := func(args ...string) string {
-		t.Helper()
-		var out bytes.Buffer
-		p := &program{getenv: func(k string) string { return env[k] }, stdout: &out, stderr: &bytes.Buffer{}}
-		if err := p.run(ctx, append([]string{"link", "stripe"}, args...)); err != nil {
-			t.Fatalf("tandem link %v: %v\n%s", args, err, out.String())
-		}
-		return out.String()
-	}
-	plan := link("--dry-run")
+	plan := runLink(t, env, "stripe", "--dry-run")
 	for _, want := range []string{"2 matched", "1 to create here", "1 to create there", "3 ambiguous",
 		remote["dup1"], remote["dup2"], remote["twin"]} {
 		if !strings.Contains(plan, want) {
@@ -247,7 +246,7 @@ func TestLinkUp(t *testing.T) {
 		t.Fatalf("the dry run changed Stripe: %d customers", n)
 	}
 
-	link()
+	runLink(t, env, "stripe")
 	// The pushes run in serve: start it to drain them.
 	api := runInProcess(t, env)
 	waitFor(t, 20*time.Second, "link-up pushes done", func() bool {
@@ -270,15 +269,7 @@ func TestLinkUp(t *testing.T) {
 			t.Errorf("matched by email: Stripe's phone became %q", c.Phone)
 		}
 	}
-	var page struct{ Data []customer }
-	api.do("GET", "/customers?email=there@example.com", nil, &page)
-	if len(page.Data) != 1 {
-		t.Errorf("only there: %d local customers, want 1", len(page.Data))
-	}
-	api.do("GET", "/customers?email=dup@example.com", nil, &page)
-	if len(page.Data) != 1 {
-		t.Errorf("ambiguous dup: %d local customers, want the 1 there was", len(page.Data))
-	}
+	checkLinkUpLocal(t, api)
 	if n := len(em.Customers()); n != 7 {
 		t.Errorf("Stripe has %d customers, want 7 (6 + only-here)", n)
 	}
@@ -289,6 +280,53 @@ func TestLinkUp(t *testing.T) {
 			}
 		}
 	}
+}
+
+// linkUpCatalog makes the local catalog of the link-up tests in a new
+// SQLite database at dbPath and returns the ids of its customers by key:
+// match, dup, only-here, twin1 and twin2 (the same email), and carried.
+func linkUpCatalog(tb testing.TB, dbPath string) map[string]string {
+	tb.Helper()
+	st := migratedSQLite(tb, dbPath)
+	defer st.Close()
+	local := map[string]string{}
+	for _, c := range []struct{ key, email string }{
+		{"match", "match@example.com"}, {"dup", "dup@example.com"}, {"only-here", "here@example.com"},
+		{"twin1", "twin@example.com"}, {"twin2", "twin@example.com"}, {"carried", "carried@example.com"},
+	} {
+		created, _, err := st.CreateCustomer(context.Background(), &tandem.Customer{Name: c.key, Email: c.email},
+			tandem.Write{Origin: "api"})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		local[c.key] = created.ID
+	}
+	return local
+}
+
+// checkLinkUpLocal checks the local side after a link-up of linkUpCatalog:
+// the record only there was created here once, the ambiguous ones were not.
+func checkLinkUpLocal(tb testing.TB, api *client) {
+	tb.Helper()
+	for email, want := range map[string]int{"there@example.com": 1, "dup@example.com": 1} {
+		var page struct{ Data []customer }
+		api.do("GET", "/customers?email="+email, nil, &page)
+		if len(page.Data) != want {
+			tb.Errorf("%d local customers with email %s, want %d", len(page.Data), email, want)
+		}
+	}
+}
+
+// runLink runs tandem link integration args with env as its environment
+// and returns what it printed.
+func runLink(tb testing.TB, env map[string]string, integration string, args ...string) string {
+	tb.Helper()
+	var out bytes.Buffer
+	p := &program{getenv: func(k string) string { return env[k] }, stdout: &out, stderr: &bytes.Buffer{}}
+	if err := p.run(context.Background(), append([]string{"link", integration}, args...)); err != nil {
+		tb.Fatalf("tandem link %s %v: %v\n%s", integration, args, err, out.String())
+	}
+	return out.String()
 }
 
 // slicesAnyWrite reports whether any request changed something.

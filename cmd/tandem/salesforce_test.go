@@ -37,14 +37,16 @@ type threeWayEnv struct {
 	// it reaches the emulator; sfWritesFailed counts them.
 	failSFWrites   atomic.Bool
 	sfWritesFailed atomic.Int64
+	// sfLogins counts the sign-ins (token requests) Salesforce answered.
+	sfLogins atomic.Int64
 }
 
 // newThreeWayEnv starts a Salesforce emulator, then Tandem wired to it and
-// to a Stripe emulator, both polled every 200ms unless env (which adds to
-// Tandem's environment) sets SALESFORCE_POLL_INTERVAL. When env sets
+// to a Stripe emulator, both polled every 200ms unless env says otherwise;
+// env adds to Tandem's environment, edits change the program. When env sets
 // SALESFORCE_OUTBOUND_SECRET, the emulator sends its outbound messages to
 // Tandem's /webhooks/salesforce/{secret}.
-func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
+func newThreeWayEnv(t *testing.T, env map[string]string, edits ...func(*program)) *threeWayEnv {
 	t.Helper()
 	if env == nil {
 		env = map[string]string{}
@@ -61,6 +63,9 @@ func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 		env["SALESFORCE_ORG_ID"] = sf.OrgID()
 	}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/services/oauth2/token" {
+			e.sfLogins.Add(1)
+		}
 		if e.failSFWrites.Load() && r.Method != http.MethodGet && strings.HasPrefix(r.URL.Path, "/services/data/") {
 			e.sfWritesFailed.Add(1)
 			w.Header().Set("Content-Type", "application/json")
@@ -74,11 +79,12 @@ func newThreeWayEnv(t *testing.T, env map[string]string) *threeWayEnv {
 	env["SALESFORCE_CLIENT_ID"] = salesforceTestClientID
 	env["SALESFORCE_CLIENT_SECRET"] = salesforceTestClientSecret
 	env["SALESFORCE_LOGIN_URL"] = srv.URL
-	if env["SALESFORCE_POLL_INTERVAL"] == "" {
-		env["SALESFORCE_POLL_INTERVAL"] = "200ms"
+	for _, k := range []string{"SALESFORCE_POLL_INTERVAL", "STRIPE_POLL_INTERVAL"} {
+		if env[k] == "" {
+			env[k] = "200ms"
+		}
 	}
-	env["STRIPE_POLL_INTERVAL"] = "200ms"
-	e.stripeEnv, e.sf = newStripeEnv(t, emulator.Config{}, env), sf
+	e.stripeEnv, e.sf = newStripeEnv(t, emulator.Config{}, env, edits...), sf
 	if secret != "" {
 		if err := sf.SetOutbound(e.api.base + "/webhooks/salesforce/" + secret); err != nil {
 			t.Fatal(err)

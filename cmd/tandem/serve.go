@@ -48,6 +48,7 @@ func (p *program) serve(ctx context.Context, args []string) error {
 	}
 	if cfg.SalesforceClientID != "" {
 		polls[salesforce.Name] = cfg.SalesforcePollInterval
+		reconciles[salesforce.Name] = cfg.SalesforceReconcile
 	}
 	periodic := append(syncer.PollJobs(polls), syncer.ReconcileJobs(reconciles)...)
 	st, err := openStore(ctx, cfg, logger, integrations, workers, periodic)
@@ -139,7 +140,8 @@ func prune(ctx context.Context, st store.Store, logger *slog.Logger, every time.
 // of its lags and repairs.
 func newSyncer(st store.Store, integrations []tandem.Integration, cfg *Config, logger *slog.Logger, observer syncer.Observer) *syncer.Syncer {
 	return syncer.New(st, integrations, syncer.Options{Policy: syncer.Policy(cfg.ConflictPolicy), Logger: logger,
-		MatchEmail: map[string]bool{stripe.Name: cfg.StripeLinkMatch == "email"}, Observer: observer})
+		MatchEmail: map[string]bool{stripe.Name: cfg.StripeLinkMatch == "email",
+			salesforce.Name: cfg.SalesforceLinkMatch == "email"}, Observer: observer})
 }
 
 // configuredIntegrations are the integrations cfg turns on, telling
@@ -163,7 +165,7 @@ func (p *program) configuredIntegrations(cfg *Config, observer tandem.CallObserv
 			}
 		}
 		sc := cfg.salesforceConfig(key)
-		sc.Observer = observer
+		sc.Observer, sc.Now = observer, p.now
 		c, err := salesforce.New(sc)
 		if err != nil {
 			return nil, err

@@ -37,8 +37,8 @@ type stripeEnv struct {
 }
 
 // newStripeEnv starts an emulator (cfg: its faults, its clock) and Tandem
-// on a fresh SQLite database, wired both ways.
-func newStripeEnv(t *testing.T, cfg emulator.Config, env map[string]string) *stripeEnv {
+// on a fresh SQLite database, wired both ways; edits change the program.
+func newStripeEnv(t *testing.T, cfg emulator.Config, env map[string]string, edits ...func(*program)) *stripeEnv {
 	t.Helper()
 	cfg.SecretKey, cfg.Seed, cfg.WebhookBackoff, cfg.WebhookAttempts = stripeTestKey, 7, 20*time.Millisecond, 8
 	em, err := emulator.New(cfg)
@@ -58,7 +58,7 @@ func newStripeEnv(t *testing.T, cfg emulator.Config, env map[string]string) *str
 	env["STRIPE_API_URL"] = srv.URL
 	env["STRIPE_WEBHOOK_SECRET"] = stripeTestSecret
 	env["TANDEM_QUEUE_POLL_INTERVAL"] = "20ms"
-	api := runInProcess(t, env)
+	api := runInProcess(t, env, edits...)
 	if err := em.SetWebhook(emulator.Webhook{URL: api.base + "/webhooks/stripe", Secret: stripeTestSecret}); err != nil {
 		t.Fatal(err)
 	}

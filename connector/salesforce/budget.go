@@ -27,12 +27,18 @@ const (
 	// maxPause is the longest a call waits for its turn; a longer wait is
 	// answered RetryLater so that no worker sits idle.
 	maxPause = 2 * time.Second
+	// probeWait: at the org's wall, while one call asks again, the others
+	// wait this long for its answer.
+	probeWait = 5 * time.Second
 )
 
 // budget keeps the connector's calls inside the daily allocation. It reads
 // the org's usage from Sforce-Limit-Info on every answer and counts
 // Tandem's own calls against DailyBudget; near either wall it spaces calls
-// out, and at the wall it refuses them with RetryLater.
+// out, and at the wall it refuses them with RetryLater. The org's usage
+// falls as its oldest requests leave the rolling 24 hours, which only an
+// answer tells: at the org's wall, one call goes exhaustedDelay after the
+// last answer to ask again, while the others wait for its answer.
 type budget struct {
 	daily int // Tandem's own allocation; 0 for none
 	now   func() time.Time
@@ -40,6 +46,8 @@ type budget struct {
 	mu          sync.Mutex
 	calls       []time.Time // Tandem's calls in the window, oldest first (only with a daily budget)
 	used, limit int         // the org's usage as last answered; max 0 until known
+	seen        time.Time   // when the org's usage was last answered
+	probe       time.Time   // when a call last went to ask again at the org's wall
 	next        time.Time   // when the next call may go, while calls are spaced
 }
 
@@ -93,13 +101,22 @@ func (b *budget) take(ctx context.Context) error {
 }
 
 // refusal returns how long to wait before any call and why, or 0 when a
-// call may go. It runs with b.mu held.
+// call may go. At the org's wall, the first call exhaustedDelay after the
+// last answer goes, to learn the usage again, and the others wait
+// probeWait for its answer. It runs with b.mu held.
 func (b *budget) refusal(now time.Time) (time.Duration, string) {
 	if b.daily > 0 && len(b.calls) >= b.daily {
 		return b.calls[0].Add(window).Sub(now), fmt.Sprintf("Tandem's daily budget of %d API requests is spent", b.daily)
 	}
 	if b.limit > 0 && b.limit-b.used <= int(float64(b.limit)*orgReserve) {
-		return exhaustedDelay, fmt.Sprintf("the org's daily API allocation is (nearly) spent: %d/%d", b.used, b.limit)
+		why := fmt.Sprintf("the org's daily API allocation is (nearly) spent: %d/%d", b.used, b.limit)
+		if wait := b.seen.Add(exhaustedDelay).Sub(now); wait > 0 {
+			return wait, why
+		}
+		if wait := b.probe.Add(probeWait).Sub(now); wait > 0 {
+			return wait, why + "; asking again"
+		}
+		b.probe = now
 	}
 	return 0, ""
 }
@@ -134,7 +151,7 @@ func (b *budget) observe(h http.Header) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.used, b.limit = used, limit
+	b.used, b.limit, b.seen = used, limit, b.now()
 }
 
 func parseUsage(info string) (used, limit int, ok bool) {

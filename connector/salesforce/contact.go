@@ -31,7 +31,8 @@ type upsertResult struct {
 //
 // The result's Base is the Contact fields as written, as JSON of a
 // Contact, so that a later change can be compared field by field; a push
-// whose fields equal the base makes no call.
+// whose fields equal the base makes no call. A linked Contact that does
+// not carry the Tandem id yet (made in Salesforce) is written by its id.
 func (c *Connector) pushCustomer(ctx context.Context, req *tandem.PushRequest) (*tandem.PushResult, error) {
 	rec, link := req.Record, req.Link
 	switch {

@@ -112,11 +112,7 @@ func (c *Connector) pollChanged(ctx context.Context, cur *pollCursor, user strin
 	path := c.dataPath("/query?q=" + url.QueryEscape(q))
 	var events []timedEvent
 	for path != "" {
-		var page struct {
-			Records        []map[string]any `json:"records"`
-			Done           bool             `json:"done"`
-			NextRecordsURL string           `json:"nextRecordsUrl"`
-		}
+		var page queryPage
 		if _, err := c.do(ctx, "query", http.MethodGet, path, nil, &page); err != nil {
 			return nil, err
 		}

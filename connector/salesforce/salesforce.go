@@ -80,6 +80,8 @@ type Config struct {
 	HTTPClient *http.Client
 	// Observer, when set, is told the outcome of every API call.
 	Observer tandem.CallObserver
+	// Now, when set, is the clock the budget counts by (default time.Now).
+	Now func() time.Time
 }
 
 var (
@@ -190,7 +192,11 @@ func New(cfg Config) (*Connector, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	c := &Connector{cfg: cfg, http: hc, session: newSession(cfg, hc), budget: newBudget(cfg.DailyBudget, time.Now),
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	c := &Connector{cfg: cfg, http: hc, session: newSession(cfg, hc), budget: newBudget(cfg.DailyBudget, now),
 		observer: cfg.Observer, now: time.Now}
 	c.upserts = batch.New(maxBatch, idle, linger, c.composite)
 	return c, nil

@@ -129,6 +129,19 @@ func (c *call) decode(v any) error {
 	return nil
 }
 
+// fields reads the JSON record of c's body as Fields.
+func (c *call) fields() (Fields, error) {
+	var body map[string]json.RawMessage
+	if err := c.decode(&body); err != nil {
+		return nil, err
+	}
+	fs, err := fieldsOf(body)
+	if err != nil {
+		return nil, err
+	}
+	return fs, nil
+}
+
 // fieldsOf turns a JSON record into Fields, leaving out attributes: values
 // must be strings or null (null empties the field).
 func fieldsOf(record map[string]json.RawMessage) (Fields, *Error) {

@@ -32,54 +32,48 @@ type upsertResult struct {
 	Created bool        `json:"created"`
 }
 
-// getContact serves GET .../sobjects/Contact/{id}.
-func (e *Emulator) getContact(c *call) (int, any, error) {
-	ct, ok := e.byID(c.r.PathValue("id"))
+// liveContact returns the Contact id unless it is missing (404 NOT_FOUND)
+// or deleted (404 ENTITY_IS_DELETED).
+func (e *Emulator) liveContact(id string) (*Contact, *Error) {
+	ct, ok := e.byID(id)
 	if !ok {
-		return 0, nil, notFound()
+		return nil, notFound()
 	}
 	if ct.IsDeleted {
-		return 0, nil, newError(http.StatusNotFound, "ENTITY_IS_DELETED", "entity is deleted")
+		return nil, newError(http.StatusNotFound, "ENTITY_IS_DELETED", "entity is deleted")
+	}
+	return ct, nil
+}
+
+// getContact serves GET .../sobjects/Contact/{id}.
+func (e *Emulator) getContact(c *call) (int, any, error) {
+	ct, lerr := e.liveContact(c.r.PathValue("id"))
+	if lerr != nil {
+		return 0, nil, lerr
 	}
 	return http.StatusOK, e.record(ct, c.version, nil), nil
-}
-
-// fields decodes the call's body as the fields of one Contact.
-func (c *call) fields() (Fields, error) {
-	var body map[string]json.RawMessage
-	if err := c.decode(&body); err != nil {
-		return nil, err
-	}
-	fs, err := fieldsOf(body)
-	if err != nil {
-		return nil, err
-	}
-	return fs, nil
-}
-
-// updateContact serves PATCH .../sobjects/Contact/{id}: 204 when the
-// fields are written.
-func (e *Emulator) updateContact(c *call) (int, any, error) {
-	fs, err := c.fields()
-	if err != nil {
-		return 0, nil, err
-	}
-	ct, ok := e.byID(c.r.PathValue("id"))
-	switch {
-	case !ok:
-		return 0, nil, notFound()
-	case ct.IsDeleted:
-		return 0, nil, newError(http.StatusNotFound, "ENTITY_IS_DELETED", "entity is deleted")
-	}
-	if err := e.update(ct, fs, c.user); err != nil {
-		return 0, nil, err
-	}
-	return http.StatusNoContent, nil, nil
 }
 
 // deleteContact serves DELETE .../sobjects/Contact/{id}.
 func (e *Emulator) deleteContact(c *call) (int, any, error) {
 	if err := e.remove(c.r.PathValue("id"), c.user); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+// updateContact serves PATCH .../sobjects/Contact/{id}: an update by
+// Salesforce id, 204 with no body.
+func (e *Emulator) updateContact(c *call) (int, any, error) {
+	ct, lerr := e.liveContact(c.r.PathValue("id"))
+	if lerr != nil {
+		return 0, nil, lerr
+	}
+	fs, err := c.fields()
+	if err != nil {
+		return 0, nil, err
+	}
+	if err := e.update(ct, fs, c.user); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil

@@ -110,56 +110,39 @@ func TestUpsertErrors(t *testing.T) {
 	}
 }
 
-// TestUpdateByID: PATCH by Id writes the fields, the external id among
-// them (a Contact born in Salesforce gets Tandem's id), and refuses one
-// another Contact holds, an unknown id and a deleted Contact.
+// TestUpdateByID: PATCH on a Contact's id updates it as the caller, the
+// external id field included (how a Contact made in Salesforce comes to
+// carry Tandem's id), with the same checks as any write.
 func TestUpdateByID(t *testing.T) {
 	h := newHarness(t, Config{})
-	born, err := h.em.UI().CreateContact(Fields{"LastName": "Hopper"})
+	typed, err := h.em.UI().CreateContact(Fields{"LastName": "Lovelace", "Phone": "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := testVersion + "/sobjects/Contact/" + born.ID
-	if a := h.do(t, http.MethodPatch, path, map[string]any{"FirstName": "Grace", "Tandem_Id__c": "tdmc_2"}); a.status != http.StatusNoContent {
+	h.mustCreate(t, "tdmc_taken", map[string]any{"LastName": "Other"})
+	path := testVersion + "/sobjects/Contact/" + typed.ID
+	h.clock.Add(time.Second)
+	a := h.do(t, http.MethodPatch, path, map[string]any{"Email": "ada@example.com", "Phone": nil, "Tandem_Id__c": "tdmc_1"})
+	if a.status != http.StatusNoContent {
 		t.Fatalf("update: %d %s", a.status, a.body)
 	}
-	if c, _ := h.em.Contact(born.ID); c.FirstName != "Grace" || c.ExternalID != "tdmc_2" || c.LastModifiedByID != h.em.IntegrationUserID() {
-		t.Errorf("after the update: %+v", c)
+	got, _ := h.em.Contact(typed.ID)
+	if got.Email != "ada@example.com" || got.Phone != "" || got.ExternalID != "tdmc_1" || got.LastName != "Lovelace" ||
+		got.LastModifiedByID != h.em.IntegrationUserID() || !got.SystemModstamp.After(typed.SystemModstamp) {
+		t.Errorf("after the update: %+v", got)
 	}
-	other := h.mustCreate(t, "tdmc_1", map[string]any{"LastName": "Lovelace"})
-	if a := h.do(t, http.MethodPatch, path, map[string]any{"Tandem_Id__c": "tdmc_1"}); a.status != http.StatusBadRequest || a.errorCode(t) != "DUPLICATE_VALUE" {
-		t.Errorf("taking another Contact's external id: %d %s", a.status, a.body)
-	}
-	if a := h.do(t, http.MethodPatch, testVersion+"/sobjects/Contact/003000000000000AAA", map[string]any{"LastName": "X"}); a.status != http.StatusNotFound || a.errorCode(t) != "NOT_FOUND" {
-		t.Errorf("unknown id: %d %s", a.status, a.body)
-	}
-	h.do(t, http.MethodDelete, testVersion+"/sobjects/Contact/"+other, nil)
-	if a := h.do(t, http.MethodPatch, testVersion+"/sobjects/Contact/"+other, map[string]any{"LastName": "X"}); a.status != http.StatusNotFound || a.errorCode(t) != "ENTITY_IS_DELETED" {
-		t.Errorf("deleted Contact: %d %s", a.status, a.body)
-	}
-}
-
-func TestDelete(t *testing.T) {
-	h := newHarness(t, Config{})
-	id := h.mustCreate(t, "tdmc_1", map[string]any{"LastName": "Lovelace"})
-	path := testVersion + "/sobjects/Contact/" + id
-	if a := h.do(t, http.MethodDelete, path, nil); a.status != http.StatusNoContent {
-		t.Fatalf("delete: %d %s", a.status, a.body)
-	}
-	for _, method := range []string{http.MethodGet, http.MethodDelete} {
-		if a := h.do(t, method, path, nil); a.status != http.StatusNotFound || a.errorCode(t) != "ENTITY_IS_DELETED" {
-			t.Errorf("%s after delete: %d %s", method, a.status, a.body)
+	for _, tc := range []struct {
+		desc, path string
+		body       map[string]any
+		code       string
+	}{
+		{"taken external id", path, map[string]any{"Tandem_Id__c": "tdmc_taken"}, "DUPLICATE_VALUE"},
+		{"read-only field", path, map[string]any{"SystemModstamp": "x"}, "INVALID_FIELD_FOR_INSERT_UPDATE"},
+		{"unknown id", testVersion + "/sobjects/Contact/003000000000000AAA", map[string]any{"Phone": "2"}, "NOT_FOUND"},
+	} {
+		if a := h.do(t, http.MethodPatch, tc.path, tc.body); a.status/100 != 4 || a.errorCode(t) != tc.code {
+			t.Errorf("%s: got %d %s, want %s", tc.desc, a.status, a.body, tc.code)
 		}
-	}
-	if a := h.do(t, http.MethodGet, testVersion+"/sobjects/Contact/003000000000000AAA", nil); a.status != http.StatusNotFound || a.errorCode(t) != "NOT_FOUND" {
-		t.Errorf("unknown id: %d %s", a.status, a.body)
-	}
-	if c, _ := h.em.Contact(id); !c.IsDeleted {
-		t.Error("the deleted Contact is not IsDeleted")
-	}
-	// The external id is free again: an upsert creates a new record.
-	if again := h.mustCreate(t, "tdmc_1", map[string]any{"LastName": "Lovelace"}); again == id {
-		t.Error("the upsert brought back the deleted record")
 	}
 }
 

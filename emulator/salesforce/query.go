@@ -12,8 +12,8 @@ import (
 
 // soql is a parsed query of the subset the emulator understands:
 //
-//	SELECT f1, f2 FROM Contact [WHERE <datetime field> <op> <datetime>]
-//	[ORDER BY f [ASC|DESC][, ...]] [LIMIT n]
+//	SELECT f1, f2 FROM Contact [WHERE <datetime field> <op> <datetime>
+//	| WHERE Id <op> '<id>'] [ORDER BY f [ASC|DESC][, ...]] [LIMIT n]
 type soql struct {
 	fields []field
 	where  *condition
@@ -24,7 +24,8 @@ type soql struct {
 type condition struct {
 	field field
 	op    string
-	value time.Time
+	value time.Time // for a datetime field
+	id    string    // for Id: 15 characters, as Salesforce compares ids
 }
 
 type orderBy struct {
@@ -67,14 +68,23 @@ func (e *Emulator) parseSOQL(q string) (*soql, *Error) {
 		if err != nil {
 			return nil, err
 		}
-		if f.name != "SystemModstamp" && f.name != "CreatedDate" {
-			return nil, malformed("the emulator filters on SystemModstamp or CreatedDate only, not %s", f.name)
+		s.where = &condition{field: f, op: m[4]}
+		switch f.name {
+		case "SystemModstamp", "CreatedDate":
+			t, ok := parseDatetime(m[5])
+			if !ok {
+				return nil, badRequest("INVALID_QUERY_FILTER_OPERATOR", "value of filter criterion for field '%s' must be of type dateTime and should not be enclosed in quotes", f.name)
+			}
+			s.where.value = t
+		case "Id":
+			id, ok := quotedID(m[5])
+			if !ok {
+				return nil, badRequest("INVALID_QUERY_FILTER_OPERATOR", "invalid ID field: %s", m[5])
+			}
+			s.where.id = id
+		default:
+			return nil, malformed("the emulator filters on SystemModstamp, CreatedDate or Id only, not %s", f.name)
 		}
-		t, ok := parseDatetime(m[5])
-		if !ok {
-			return nil, badRequest("INVALID_QUERY_FILTER_OPERATOR", "value of filter criterion for field '%s' must be of type dateTime and should not be enclosed in quotes", f.name)
-		}
-		s.where = &condition{field: f, op: m[4], value: t}
 	}
 	if m[6] != "" {
 		for item := range strings.SplitSeq(m[6], ",") {
@@ -116,6 +126,24 @@ func parseDatetime(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// quotedID returns the 15-character id of a quoted 15- or 18-character id
+// literal.
+func quotedID(s string) (string, bool) {
+	if len(s) < 2 || s[0] != '\'' || s[len(s)-1] != '\'' {
+		return "", false
+	}
+	id := s[1 : len(s)-1]
+	if len(id) != 15 && len(id) != 18 {
+		return "", false
+	}
+	for _, r := range id {
+		if !strings.ContainsRune(base62, r) {
+			return "", false
+		}
+	}
+	return id[:15], true
+}
+
 // timeOf returns the datetime field f of c.
 func timeOf(c *Contact, f field) time.Time {
 	if f.name == "CreatedDate" {
@@ -125,7 +153,12 @@ func timeOf(c *Contact, f field) time.Time {
 }
 
 func (cond *condition) match(c *Contact) bool {
-	d := timeOf(c, cond.field).Compare(cond.value)
+	var d int
+	if cond.field.name == "Id" {
+		d = cmp.Compare(c.ID[:15], cond.id)
+	} else {
+		d = timeOf(c, cond.field).Compare(cond.value)
+	}
 	switch cond.op {
 	case ">":
 		return d > 0

@@ -110,6 +110,30 @@ func TestQueryWhereSystemModstamp(t *testing.T) {
 	}
 }
 
+// TestQueryWhereID: Id compares as Salesforce compares ids, by their 15
+// case-sensitive characters, so that a walk in Id order can continue after
+// the last id it read, given in 15 or 18 characters.
+func TestQueryWhereID(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.seed(t, 4)
+	ids := h.em.Contacts()
+	for _, tc := range []struct {
+		q    string
+		want string
+	}{
+		{"SELECT LastName FROM Contact WHERE Id > '" + ids[1].ID + "' ORDER BY Id", "[C2 C3]"},
+		{"SELECT LastName FROM Contact WHERE Id > '" + ids[1].ID[:15] + "' ORDER BY Id", "[C2 C3]"},
+		{"SELECT LastName FROM Contact WHERE Id >= '" + ids[1].ID + "' ORDER BY Id LIMIT 2", "[C1 C2]"},
+		{"SELECT LastName FROM Contact WHERE Id < '" + ids[1].ID + "' ORDER BY Id", "[C0]"},
+		{"SELECT LastName FROM Contact WHERE Id = '" + ids[2].ID + "'", "[C2]"},
+	} {
+		names, _ := h.queryAll(t, tc.q)
+		if got := fmt.Sprint(names); got != tc.want {
+			t.Errorf("%s: got %s, want %s", tc.q, got, tc.want)
+		}
+	}
+}
+
 func TestQueryErrors(t *testing.T) {
 	h := newHarness(t, Config{})
 	for _, tc := range []struct{ q, code string }{
@@ -121,6 +145,8 @@ func TestQueryErrors(t *testing.T) {
 		{"SELECT Id FROM Account", "INVALID_TYPE"},
 		{"SELECT Id FROM Contact WHERE SystemModstamp > '2026-03-02'", "INVALID_QUERY_FILTER_OPERATOR"},
 		{"SELECT Id FROM Contact ORDER BY Id SIDEWAYS", "MALFORMED_QUERY"},
+		{"SELECT Id FROM Contact WHERE Id > 0035g0000000001", "INVALID_QUERY_FILTER_OPERATOR"},
+		{"SELECT Id FROM Contact WHERE Id > '003'", "INVALID_QUERY_FILTER_OPERATOR"},
 	} {
 		a, _ := h.query(t, tc.q)
 		if a.status != http.StatusBadRequest || a.errorCode(t) != tc.code {
