@@ -240,60 +240,102 @@ func (inv Invoice) MarshalJSON() ([]byte, error) {
 	if inv.Transitions.FinalizedAt != 0 {
 		finalizedAt = &inv.Transitions.FinalizedAt
 	}
+	var paidOffStripe int64
+	if inv.PaidOutOfBand {
+		paidOffStripe = inv.AmountPaid
+	}
 	return json.Marshal(struct {
-		ID                    string             `json:"id"`
-		Object                string             `json:"object"`
-		AccountCountry        string             `json:"account_country"`
-		AccountName           string             `json:"account_name"`
-		AmountDue             int64              `json:"amount_due"`
-		AmountOverpaid        int64              `json:"amount_overpaid"`
-		AmountPaid            int64              `json:"amount_paid"`
-		AmountRemaining       int64              `json:"amount_remaining"`
-		AmountShipping        int64              `json:"amount_shipping"`
-		AttemptCount          int64              `json:"attempt_count"`
-		Attempted             bool               `json:"attempted"`
-		AutoAdvance           bool               `json:"auto_advance"`
-		AutomaticTax          automaticTax       `json:"automatic_tax"`
-		BillingReason         string             `json:"billing_reason"`
-		CollectionMethod      string             `json:"collection_method"`
-		Created               int64              `json:"created"`
-		Currency              string             `json:"currency"`
-		Customer              string             `json:"customer"`
-		Deleted               bool               `json:"deleted,omitempty"`
-		Description           *string            `json:"description"`
-		Discounts             []string           `json:"discounts"`
-		DueDate               *int64             `json:"due_date"`
-		EffectiveAt           *int64             `json:"effective_at"`
-		HostedInvoiceURL      *string            `json:"hosted_invoice_url"`
-		InvoicePDF            *string            `json:"invoice_pdf"`
-		LastFinalizationError any                `json:"last_finalization_error"`
-		Lines                 listPage[LineItem] `json:"lines"`
-		Livemode              bool               `json:"livemode"`
-		Metadata              map[string]string  `json:"metadata"`
-		NextPaymentAttempt    any                `json:"next_payment_attempt"`
-		Number                *string            `json:"number"`
-		Parent                any                `json:"parent"`
-		PeriodEnd             int64              `json:"period_end"`
-		PeriodStart           int64              `json:"period_start"`
-		StartingBalance       int64              `json:"starting_balance"`
-		Status                InvoiceStatus      `json:"status"`
-		StatusTransitions     StatusTransitions  `json:"status_transitions"`
-		Subtotal              int64              `json:"subtotal"`
-		SubtotalExcludingTax  int64              `json:"subtotal_excluding_tax"`
-		Total                 int64              `json:"total"`
-		TotalExcludingTax     int64              `json:"total_excluding_tax"`
-		TotalTaxes            []any              `json:"total_taxes"`
+		ID                       string             `json:"id"`
+		Object                   string             `json:"object"`
+		AccountCountry           string             `json:"account_country"`
+		AccountName              string             `json:"account_name"`
+		AccountTaxIDs            any                `json:"account_tax_ids"`
+		AmountDue                int64              `json:"amount_due"`
+		AmountOverpaid           int64              `json:"amount_overpaid"`
+		AmountPaid               int64              `json:"amount_paid"`
+		AmountPaidOffStripe      int64              `json:"amount_paid_off_stripe"`
+		AmountRemaining          int64              `json:"amount_remaining"`
+		AmountShipping           int64              `json:"amount_shipping"`
+		Application              any                `json:"application"`
+		AttemptCount             int64              `json:"attempt_count"`
+		Attempted                bool               `json:"attempted"`
+		AutoAdvance              bool               `json:"auto_advance"`
+		AutomaticTax             automaticTax       `json:"automatic_tax"`
+		AutomaticallyFinalizesAt any                `json:"automatically_finalizes_at"`
+		BillingReason            string             `json:"billing_reason"`
+		CollectionMethod         string             `json:"collection_method"`
+		Created                  int64              `json:"created"`
+		Currency                 string             `json:"currency"`
+		CustomFields             any                `json:"custom_fields"`
+		Customer                 string             `json:"customer"`
+		CustomerAccount          any                `json:"customer_account"`
+		CustomerAddress          any                `json:"customer_address"`
+		CustomerEmail            any                `json:"customer_email"`
+		CustomerName             any                `json:"customer_name"`
+		CustomerPhone            any                `json:"customer_phone"`
+		CustomerShipping         any                `json:"customer_shipping"`
+		CustomerTaxExempt        string             `json:"customer_tax_exempt"`
+		CustomerTaxIDs           []any              `json:"customer_tax_ids"`
+		DefaultPaymentMethod     any                `json:"default_payment_method"`
+		DefaultSource            any                `json:"default_source"`
+		DefaultTaxRates          []any              `json:"default_tax_rates"`
+		Deleted                  bool               `json:"deleted,omitempty"`
+		Description              *string            `json:"description"`
+		Discounts                []string           `json:"discounts"`
+		DueDate                  *int64             `json:"due_date"`
+		EffectiveAt              *int64             `json:"effective_at"`
+		EndingBalance            any                `json:"ending_balance"`
+		Footer                   any                `json:"footer"`
+		FromInvoice              any                `json:"from_invoice"`
+		HostedInvoiceURL         *string            `json:"hosted_invoice_url"`
+		InvoicePDF               *string            `json:"invoice_pdf"`
+		Issuer                   map[string]string  `json:"issuer"`
+		LastFinalizationError    any                `json:"last_finalization_error"`
+		LatestRevision           any                `json:"latest_revision"`
+		Lines                    listPage[LineItem] `json:"lines"`
+		Livemode                 bool               `json:"livemode"`
+		Metadata                 map[string]string  `json:"metadata"`
+		NextPaymentAttempt       any                `json:"next_payment_attempt"`
+		Number                   *string            `json:"number"`
+		OnBehalfOf               any                `json:"on_behalf_of"`
+		Parent                   any                `json:"parent"`
+		PaymentSettings          map[string]any     `json:"payment_settings"`
+		PeriodEnd                int64              `json:"period_end"`
+		PeriodStart              int64              `json:"period_start"`
+		PostPaymentCreditNotes   int64              `json:"post_payment_credit_notes_amount"`
+		PrePaymentCreditNotes    int64              `json:"pre_payment_credit_notes_amount"`
+		ReceiptNumber            any                `json:"receipt_number"`
+		Rendering                any                `json:"rendering"`
+		ShippingCost             any                `json:"shipping_cost"`
+		ShippingDetails          any                `json:"shipping_details"`
+		StartingBalance          int64              `json:"starting_balance"`
+		StatementDescriptor      any                `json:"statement_descriptor"`
+		Status                   InvoiceStatus      `json:"status"`
+		StatusTransitions        StatusTransitions  `json:"status_transitions"`
+		Subtotal                 int64              `json:"subtotal"`
+		SubtotalExcludingTax     int64              `json:"subtotal_excluding_tax"`
+		TestClock                any                `json:"test_clock"`
+		Total                    int64              `json:"total"`
+		TotalDiscountAmounts     []any              `json:"total_discount_amounts"`
+		TotalExcludingTax        int64              `json:"total_excluding_tax"`
+		TotalPretaxCreditAmounts []any              `json:"total_pretax_credit_amounts"`
+		TotalTaxes               []any              `json:"total_taxes"`
+		WebhooksDeliveredAt      *int64             `json:"webhooks_delivered_at"`
 	}{
 		ID: inv.ID, Object: "invoice", AccountCountry: "US", AccountName: "Stripe emulator",
-		AmountDue: total, AmountPaid: inv.AmountPaid, AmountRemaining: inv.AmountRemaining(),
-		AttemptCount: inv.AttemptCount, Attempted: inv.Attempted, AutoAdvance: inv.AutoAdvance,
-		BillingReason: "manual", CollectionMethod: inv.CollectionMethod, Created: inv.Created,
-		Currency: inv.Currency, Customer: inv.Customer, Deleted: inv.Deleted,
+		AmountDue: total, AmountPaid: inv.AmountPaid, AmountPaidOffStripe: paidOffStripe,
+		AmountRemaining: inv.AmountRemaining(), AttemptCount: inv.AttemptCount, Attempted: inv.Attempted,
+		AutoAdvance: inv.AutoAdvance, BillingReason: "manual", CollectionMethod: inv.CollectionMethod,
+		Created: inv.Created, Currency: inv.Currency, Customer: inv.Customer, CustomerTaxExempt: "none",
+		CustomerTaxIDs: []any{}, DefaultTaxRates: []any{}, Deleted: inv.Deleted,
 		Description: nullable(inv.Description), Discounts: []string{}, DueDate: nullableTime(inv.DueDate),
 		EffectiveAt: finalizedAt, HostedInvoiceURL: nullable(inv.HostedInvoiceURL), InvoicePDF: invoicePDF,
-		Lines: lines, Metadata: metadata, Number: nullable(inv.Number),
-		PeriodEnd: inv.Created, PeriodStart: inv.Created, Status: inv.Status, StatusTransitions: inv.Transitions,
-		Subtotal: total, SubtotalExcludingTax: total, Total: total, TotalExcludingTax: total, TotalTaxes: []any{},
+		Issuer: map[string]string{"type": "self"}, Lines: lines, Metadata: metadata, Number: nullable(inv.Number),
+		PaymentSettings: map[string]any{"default_mandate": nil, "payment_method_options": nil, "payment_method_types": nil},
+		PeriodEnd:       inv.Created, PeriodStart: inv.Created, Status: inv.Status, StatusTransitions: inv.Transitions,
+		Subtotal: total, SubtotalExcludingTax: total, Total: total, TotalDiscountAmounts: []any{},
+		TotalExcludingTax: total, TotalPretaxCreditAmounts: []any{}, TotalTaxes: []any{},
+		WebhooksDeliveredAt: nullableTime(inv.Created),
 	})
 }
 

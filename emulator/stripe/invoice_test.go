@@ -3,7 +3,10 @@ package stripe
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -666,5 +669,49 @@ func TestInvoiceFaults(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, paths); diff != "" {
 		t.Errorf("request log (-want +got):\n%s", diff)
+	}
+}
+
+// The invoice, invoice item and line item objects have the fields Stripe's
+// have, no more and no fewer: testdata holds stripe-mock v0.203.0's answers
+// (the OpenAPI spec of stripe-go's API version) to GET /v1/invoices/in_1
+// and GET /v1/invoiceitems/ii_1.
+func TestInvoiceObjectsHaveStripesFields(t *testing.T) {
+	load := func(name string) map[string]json.RawMessage {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	fields := func(m map[string]json.RawMessage) []string { return slices.Sorted(maps.Keys(m)) }
+	invoice := load("stripe-mock-invoice.json")
+	var lines struct{ Data []map[string]json.RawMessage }
+	if err := json.Unmarshal(invoice["lines"], &lines); err != nil || len(lines.Data) == 0 {
+		t.Fatalf("the recorded invoice has no line: %v", err)
+	}
+
+	it := InvoiceItem{ID: "ii_1", LineID: "il_1", Invoice: "in_1", Quantity: 1}
+	for _, c := range []struct {
+		name string
+		want map[string]json.RawMessage
+		v    any
+	}{
+		{"invoice", invoice, Invoice{ID: "in_1", Lines: []InvoiceItem{it}}},
+		{"invoiceitem", load("stripe-mock-invoiceitem.json"), it},
+		{"line_item", lines.Data[0], LineItem(it)},
+	} {
+		var got map[string]json.RawMessage
+		if err := json.Unmarshal(mustJSON(c.v), &got); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(fields(c.want), fields(got)); diff != "" {
+			t.Errorf("%s fields (-stripe +emulator):\n%s", c.name, diff)
+		}
 	}
 }

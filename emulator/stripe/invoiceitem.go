@@ -127,31 +127,35 @@ func (it InvoiceItem) metadata() map[string]string {
 // MarshalJSON encodes the invoice item as Stripe's API answers it.
 func (it InvoiceItem) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		ID           string            `json:"id"`
-		Object       string            `json:"object"`
-		Amount       int64             `json:"amount"`
-		Currency     string            `json:"currency"`
-		Customer     string            `json:"customer"`
-		Date         int64             `json:"date"`
-		Deleted      bool              `json:"deleted,omitempty"`
-		Description  *string           `json:"description"`
-		Discountable bool              `json:"discountable"`
-		Discounts    []string          `json:"discounts"`
-		Invoice      *string           `json:"invoice"`
-		Livemode     bool              `json:"livemode"`
-		Metadata     map[string]string `json:"metadata"`
-		Parent       any               `json:"parent"`
-		Period       period            `json:"period"`
-		Pricing      pricing           `json:"pricing"`
-		Proration    bool              `json:"proration"`
-		Quantity     int64             `json:"quantity"`
-		TaxRates     []string          `json:"tax_rates"`
-		TestClock    any               `json:"test_clock"`
+		ID              string            `json:"id"`
+		Object          string            `json:"object"`
+		Amount          int64             `json:"amount"`
+		Currency        string            `json:"currency"`
+		Customer        string            `json:"customer"`
+		CustomerAccount any               `json:"customer_account"`
+		Date            int64             `json:"date"`
+		Deleted         bool              `json:"deleted,omitempty"`
+		Description     *string           `json:"description"`
+		Discountable    bool              `json:"discountable"`
+		Discounts       []string          `json:"discounts"`
+		Invoice         *string           `json:"invoice"`
+		Livemode        bool              `json:"livemode"`
+		Metadata        map[string]string `json:"metadata"`
+		NetAmount       any               `json:"net_amount"` // null for a discountable item
+		Parent          any               `json:"parent"`
+		Period          period            `json:"period"`
+		Pricing         pricing           `json:"pricing"`
+		Proration       bool              `json:"proration"`
+		Quantity        int64             `json:"quantity"`
+		QuantityDecimal string            `json:"quantity_decimal"`
+		TaxRates        []string          `json:"tax_rates"`
+		TestClock       any               `json:"test_clock"`
 	}{
 		ID: it.ID, Object: "invoiceitem", Amount: it.Amount, Currency: it.Currency, Customer: it.Customer,
 		Date: it.Created, Deleted: it.Deleted, Description: nullable(it.Description), Discountable: true,
 		Discounts: []string{}, Invoice: nullable(it.Invoice), Metadata: it.metadata(),
-		Period: period{it.Created, it.Created}, Pricing: it.pricing(), Quantity: it.Quantity, TaxRates: []string{},
+		Period: period{it.Created, it.Created}, Pricing: it.pricing(), Quantity: it.Quantity,
+		QuantityDecimal: strconv.FormatInt(it.Quantity, 10), TaxRates: []string{},
 	})
 }
 
@@ -174,23 +178,26 @@ func (l LineItem) MarshalJSON() ([]byte, error) {
 	}
 	it := InvoiceItem(l)
 	return json.Marshal(struct {
-		ID              string            `json:"id"`
-		Object          string            `json:"object"`
-		Amount          int64             `json:"amount"`
-		Currency        string            `json:"currency"`
-		Description     *string           `json:"description"`
-		DiscountAmounts []any             `json:"discount_amounts"`
-		Discountable    bool              `json:"discountable"`
-		Discounts       []string          `json:"discounts"`
-		Invoice         string            `json:"invoice"`
-		Livemode        bool              `json:"livemode"`
-		Metadata        map[string]string `json:"metadata"`
-		Parent          parent            `json:"parent"`
-		Period          period            `json:"period"`
-		Pricing         pricing           `json:"pricing"`
-		Quantity        int64             `json:"quantity"`
-		Subtotal        int64             `json:"subtotal"`
-		Taxes           []any             `json:"taxes"`
+		ID                  string            `json:"id"`
+		Object              string            `json:"object"`
+		Amount              int64             `json:"amount"`
+		Currency            string            `json:"currency"`
+		Description         *string           `json:"description"`
+		DiscountAmounts     []any             `json:"discount_amounts"`
+		Discountable        bool              `json:"discountable"`
+		Discounts           []string          `json:"discounts"`
+		Invoice             string            `json:"invoice"`
+		Livemode            bool              `json:"livemode"`
+		Metadata            map[string]string `json:"metadata"`
+		Parent              parent            `json:"parent"`
+		Period              period            `json:"period"`
+		PretaxCreditAmounts []any             `json:"pretax_credit_amounts"`
+		Pricing             pricing           `json:"pricing"`
+		Quantity            int64             `json:"quantity"`
+		QuantityDecimal     string            `json:"quantity_decimal"`
+		Subscription        any               `json:"subscription"`
+		Subtotal            int64             `json:"subtotal"`
+		Taxes               []any             `json:"taxes"`
 	}{
 		ID: it.LineID, Object: "line_item", Amount: it.Amount, Currency: it.Currency,
 		Description: nullable(it.Description), DiscountAmounts: []any{}, Discountable: true, Discounts: []string{},
@@ -199,7 +206,8 @@ func (l LineItem) MarshalJSON() ([]byte, error) {
 			InvoiceItemDetails: itemDetails{InvoiceItem: it.ID, ProrationDetails: map[string]any{"credited_items": nil}},
 			Type:               "invoice_item_details",
 		},
-		Period: period{it.Created, it.Created}, Pricing: it.pricing(), Quantity: it.Quantity, Subtotal: it.Amount,
+		Period: period{it.Created, it.Created}, PretaxCreditAmounts: []any{}, Pricing: it.pricing(),
+		Quantity: it.Quantity, QuantityDecimal: strconv.FormatInt(it.Quantity, 10), Subtotal: it.Amount,
 		Taxes: []any{},
 	})
 }
