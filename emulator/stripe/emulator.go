@@ -159,6 +159,8 @@ func (e *Emulator) routes() http.Handler {
 	mux.HandleFunc("POST /dashboard/customers", e.dashboardCreate)
 	mux.HandleFunc("POST /dashboard/customers/{id}", e.dashboardUpdate)
 	mux.HandleFunc("POST /dashboard/customers/{id}/delete", e.dashboardDelete)
+	mux.HandleFunc("POST /dashboard/invoices", e.dashboardCreateInvoice)
+	mux.HandleFunc("POST /dashboard/invoices/{id}/{action}", e.dashboardInvoiceAction)
 	return mux
 }
 

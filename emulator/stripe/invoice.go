@@ -116,17 +116,17 @@ type InvoiceParams struct {
 	ClearMetadata bool
 }
 
-// onlyMetadata reports whether p changes nothing but what Stripe lets one
-// change on a finalized invoice.
-func (p InvoiceParams) onlyMetadata() bool {
-	return p.CollectionMethod == nil && p.DueDate == nil && p.DaysUntilDue == nil
+// draftOnly reports whether p changes a field that only a draft takes:
+// finalized invoices take metadata, description and auto_advance.
+func (p InvoiceParams) draftOnly() bool {
+	return p.CollectionMethod != nil || p.DueDate != nil || p.DaysUntilDue != nil
 }
 
 // apply returns inv changed by p, or Stripe's error for the first
 // parameter it refuses. inv itself is left as it is.
 func (p InvoiceParams) apply(inv Invoice, now int64) (Invoice, error) {
 	next := inv.clone()
-	if next.Status != InvoiceDraft && !p.onlyMetadata() {
+	if next.Status != InvoiceDraft && p.draftOnly() {
 		return Invoice{}, notEditable("Finalized invoices can't be updated in this way. This invoice is %s.", next.Status)
 	}
 	if p.Description != nil {
