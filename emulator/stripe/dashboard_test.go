@@ -184,7 +184,7 @@ func TestDashboardInvoices(t *testing.T) {
 		}
 		return names
 	}
-	if got := buttons(); !cmp.Equal(got, []string{"finalize"}) {
+	if got := buttons(); !cmp.Equal(got, []string{"finalize", "pay", "charge"}) {
 		t.Errorf("a draft's buttons: %v", got)
 	}
 	for _, action := range []string{"finalize", "fail_payment", "mark_uncollectible", "pay"} {

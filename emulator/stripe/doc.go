@@ -20,8 +20,8 @@
 //	DELETE /v1/invoices/{id}                draft → gone (404)      invoice.deleted
 //	POST   /v1/invoices/{id}/finalize       draft → open            invoice.finalized
 //	                                        draft → paid (0 due)    invoice.finalized, invoice.paid
-//	POST   /v1/invoices/{id}/pay            open, uncollectible     invoice.paid, and
-//	                                          → paid                invoice.payment_succeeded unless
+//	POST   /v1/invoices/{id}/pay            draft², open,           invoice.paid, and
+//	                                        uncollectible → paid    invoice.payment_succeeded unless
 //	                                                                paid_out_of_band=true
 //	POST   /v1/invoices/{id}/void           open, uncollectible     invoice.voided
 //	                                          → void
@@ -31,7 +31,8 @@
 //	                                                                and invoice.updated when the
 //	                                                                draft's amounts change
 //
-// ¹ A finalized invoice takes only metadata, description and auto_advance.
+// ¹ A finalized invoice takes only metadata and auto_advance. ² A draft is
+// finalized first, in the same call (and invoice.finalized comes first).
 //
 // Any other action is refused with a 400 invalid_request_error whose message
 // names the invoice's status; changing the lines of a finalized invoice is

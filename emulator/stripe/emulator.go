@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 )
@@ -97,10 +96,8 @@ type Emulator struct {
 	invoices     collection[Invoice]
 	invoiceItems collection[InvoiceItem]
 	events       collection[Event]
-	// invoicePrefix and invoiceNumbers make the numbers given to invoices at
-	// finalization: one sequence for the account.
-	invoicePrefix  string
-	invoiceNumbers int
+	// invoiceNumbers counts the finalized invoices of each customer.
+	invoiceNumbers map[string]int
 	idempotency    map[string]savedResponse
 	requests       []Request
 }
@@ -112,15 +109,15 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	cfg.setDefaults()
 	e := &Emulator{
-		secretKey:     cfg.SecretKey,
-		now:           cfg.Now,
-		faults:        newFaultState(cfg.Seed, cfg.Faults),
-		customers:     newCollection[Customer](),
-		invoices:      newCollection[Invoice](),
-		invoiceItems:  newCollection[InvoiceItem](),
-		events:        newCollection[Event](),
-		invoicePrefix: strings.ToUpper(newID("x")[2:10]),
-		idempotency:   map[string]savedResponse{},
+		secretKey:      cfg.SecretKey,
+		now:            cfg.Now,
+		faults:         newFaultState(cfg.Seed, cfg.Faults),
+		customers:      newCollection[Customer](),
+		invoices:       newCollection[Invoice](),
+		invoiceItems:   newCollection[InvoiceItem](),
+		events:         newCollection[Event](),
+		invoiceNumbers: map[string]int{},
+		idempotency:    map[string]savedResponse{},
 	}
 	e.webhooks = newDeliverer(cfg, e.markDelivered)
 	e.handler = e.routes()

@@ -116,18 +116,31 @@ type InvoiceParams struct {
 	ClearMetadata bool
 }
 
-// draftOnly reports whether p changes a field that only a draft takes:
-// finalized invoices take metadata, description and auto_advance.
-func (p InvoiceParams) draftOnly() bool {
-	return p.CollectionMethod != nil || p.DueDate != nil || p.DaysUntilDue != nil
+// draftOnly returns the first parameter of p that only a draft takes, or
+// "": a finalized invoice takes metadata and auto_advance.
+func (p InvoiceParams) draftOnly() string {
+	for _, f := range []struct {
+		param string
+		set   bool
+	}{
+		{"collection_method", p.CollectionMethod != nil}, {"days_until_due", p.DaysUntilDue != nil},
+		{"description", p.Description != nil}, {"due_date", p.DueDate != nil},
+	} {
+		if f.set {
+			return f.param
+		}
+	}
+	return ""
 }
 
 // apply returns inv changed by p, or Stripe's error for the first
 // parameter it refuses. inv itself is left as it is.
 func (p InvoiceParams) apply(inv Invoice, now int64) (Invoice, error) {
 	next := inv.clone()
-	if next.Status != InvoiceDraft && p.draftOnly() {
-		return Invoice{}, notEditable("Finalized invoices can't be updated in this way. This invoice is %s.", next.Status)
+	if param := p.draftOnly(); next.Status != InvoiceDraft && param != "" {
+		err := wrongStatus("Finalized invoices can't be updated in this way. This invoice is %s.", next.Status)
+		err.Param = param
+		return Invoice{}, err
 	}
 	if p.Description != nil {
 		if err := checkLength("description", *p.Description, 1500); err != nil {
@@ -164,16 +177,12 @@ func (p InvoiceParams) apply(inv Invoice, now int64) (Invoice, error) {
 		next.DueDate = inv.Created + *p.DaysUntilDue*24*60*60
 	}
 	if next.CollectionMethod == chargeAutomatically && next.DueDate != 0 {
-		param := "due_date"
-		if p.DaysUntilDue != nil {
-			param = "days_until_due"
-		}
-		return Invoice{}, invalidParam(param, "",
-			"Invoices with collection_method=charge_automatically can't have a %s; pass collection_method=send_invoice.", param)
+		return Invoice{}, invalidParam("", "",
+			"You can only specify 'due_date' or 'days_until_due' if invoice collection method is 'send_invoice'.")
 	}
 	if next.CollectionMethod == sendInvoice && next.DueDate == 0 {
-		return Invoice{}, invalidParam("days_until_due", "parameter_missing",
-			"Invoices with collection_method=send_invoice need days_until_due or due_date.")
+		return Invoice{}, invalidParam("", "",
+			"If invoice collection method is 'send_invoice', you must specify 'due_date' or 'days_until_due'.")
 	}
 	var err error
 	if next.Metadata, err = applyMetadata(next.Metadata, p.Metadata, p.ClearMetadata); err != nil {
@@ -447,7 +456,7 @@ func ptr[T any](v T) *T { return &v }
 // changeInvoice updates an invoice; a change that changes nothing makes no
 // event. The caller holds e.mu.
 func (e *Emulator) changeInvoice(id string, p InvoiceParams, o origin) (Invoice, error) {
-	inv, err := e.liveInvoice(id)
+	inv, err := e.liveInvoice(id, "id")
 	if err != nil {
 		return Invoice{}, err
 	}
@@ -463,16 +472,16 @@ func (e *Emulator) changeInvoice(id string, p InvoiceParams, o origin) (Invoice,
 	return next.clone(), nil
 }
 
-// removeInvoice deletes a draft, and the invoice items on it. The caller
+// removeInvoice deletes a draft, and the invoice items on it (Stripe leaves
+// them on the deleted draft, where nothing can change them). The caller
 // holds e.mu.
 func (e *Emulator) removeInvoice(id string, o origin) (Invoice, error) {
-	inv, err := e.liveInvoice(id)
+	inv, err := e.liveInvoice(id, "invoice")
 	if err != nil {
 		return Invoice{}, err
 	}
 	if inv.Status != InvoiceDraft {
-		return Invoice{}, wrongStatus(
-			"You can only delete draft invoices. This invoice is %s: void it instead.", inv.Status)
+		return Invoice{}, wrongStatus("You can only delete draft invoices. This invoice is %s.", inv.Status)
 	}
 	inv.Deleted = true
 	for _, l := range inv.Lines {
@@ -484,11 +493,12 @@ func (e *Emulator) removeInvoice(id string, o origin) (Invoice, error) {
 	return inv.clone(), nil
 }
 
-// liveInvoice is the invoice id unless it is missing or deleted.
-func (e *Emulator) liveInvoice(id string) (*Invoice, error) {
+// liveInvoice is the invoice id unless it is missing or deleted. param is
+// what Stripe's 404 names: "invoice" on GET and DELETE, "id" on the POSTs.
+func (e *Emulator) liveInvoice(id, param string) (*Invoice, error) {
 	inv, ok := e.invoices.get(id)
 	if !ok || inv.Deleted {
-		return nil, resourceMissing("invoice", "id", id)
+		return nil, resourceMissing("invoice", param, id)
 	}
 	return inv, nil
 }
@@ -497,6 +507,12 @@ func (e *Emulator) liveInvoice(id string) (*Invoice, error) {
 // not allow; its message names the status.
 func wrongStatus(format string, args ...any) *Error {
 	return &Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: fmt.Sprintf(format, args...)}
+}
+
+// notOpen is Stripe's refusal to void, or mark uncollectible, an invoice
+// that is not open, with the status named after Stripe's sentence.
+func notOpen(inv Invoice) *Error {
+	return wrongStatus("You can only pass in open invoices. This invoice isn't open: it is %s.", inv.Status)
 }
 
 // lifecycle is one status change of an invoice: the statuses it starts
@@ -537,7 +553,10 @@ var (
 	voiding = lifecycle{
 		from: []InvoiceStatus{InvoiceOpen, InvoiceUncollectible},
 		refuse: func(inv Invoice) *Error {
-			return wrongStatus("You can only pass in open invoices. This invoice isn't open: it is %s.", inv.Status)
+			if inv.Status == InvoicePaid {
+				return wrongStatus("Invoices with `paid` payments cannot be voided.")
+			}
+			return notOpen(inv)
 		},
 		apply: func(inv *Invoice, now int64) []string {
 			inv.Status, inv.Transitions.VoidedAt = InvoiceVoid, now
@@ -548,7 +567,10 @@ var (
 	markingUncollectible = lifecycle{
 		from: []InvoiceStatus{InvoiceOpen},
 		refuse: func(inv Invoice) *Error {
-			return wrongStatus("You can only mark open invoices as uncollectible. This invoice is %s.", inv.Status)
+			if inv.Status == InvoiceUncollectible {
+				return wrongStatus("This invoice has already been marked uncollectible.")
+			}
+			return notOpen(inv)
 		},
 		apply: func(inv *Invoice, now int64) []string {
 			inv.Status, inv.Transitions.MarkedUncollectibleAt = InvoiceUncollectible, now
@@ -559,10 +581,11 @@ var (
 
 // payment is the lifecycle of a successful pay: charged (the emulator has
 // no payment methods and pretends the customer's default one paid), or
-// marked paid outside Stripe.
+// marked paid outside Stripe, which is no payment attempt. A draft is
+// finalized first, in the same call.
 func payment(outOfBand bool) lifecycle {
 	return lifecycle{
-		from: []InvoiceStatus{InvoiceOpen, InvoiceUncollectible},
+		from: []InvoiceStatus{InvoiceDraft, InvoiceOpen, InvoiceUncollectible},
 		refuse: func(inv Invoice) *Error {
 			if inv.Status == InvoicePaid {
 				return wrongStatus("Invoice is already paid")
@@ -570,14 +593,21 @@ func payment(outOfBand bool) lifecycle {
 			return wrongStatus("You can only pay open or uncollectible invoices. This invoice is %s.", inv.Status)
 		},
 		apply: func(inv *Invoice, now int64) []string {
-			inv.Status, inv.Transitions.PaidAt, inv.Attempted = InvoicePaid, now, true
+			var events []string
+			if inv.Status == InvoiceDraft {
+				if events = finalization.apply(inv, now); inv.Status == InvoicePaid {
+					return events
+				}
+			}
+			inv.Status, inv.Transitions.PaidAt = InvoicePaid, now
 			inv.AmountPaid, inv.PaidOutOfBand = inv.Total(), outOfBand
 			if outOfBand {
-				return []string{"invoice.paid"}
+				return append(events, "invoice.paid")
 			}
+			inv.Attempted = true
 			inv.AttemptCount++
 			inv.LastPaymentError = nil
-			return []string{"invoice.paid", "invoice.payment_succeeded"}
+			return append(events, "invoice.paid", "invoice.payment_succeeded")
 		},
 	}
 }
@@ -602,7 +632,7 @@ func failedPayment(reason PaymentError) lifecycle {
 // advance moves the invoice id through one status change. The caller holds
 // e.mu.
 func (e *Emulator) advance(id string, lc lifecycle, o origin) (Invoice, error) {
-	inv, err := e.liveInvoice(id)
+	inv, err := e.liveInvoice(id, "id")
 	if err != nil {
 		return Invoice{}, err
 	}
@@ -612,8 +642,11 @@ func (e *Emulator) advance(id string, lc lifecycle, o origin) (Invoice, error) {
 	finalizing := inv.Status == InvoiceDraft
 	events := lc.apply(inv, e.now().Unix())
 	if finalizing {
-		e.invoiceNumbers++
-		inv.Number = fmt.Sprintf("%s-%04d", e.invoicePrefix, e.invoiceNumbers)
+		// Stripe numbers a customer's invoices in one sequence, after the
+		// customer's invoice prefix.
+		e.invoiceNumbers[inv.Customer]++
+		prefix := strings.ToUpper(inv.Customer[len(inv.Customer)-8:])
+		inv.Number = fmt.Sprintf("%s-%04d", prefix, e.invoiceNumbers[inv.Customer])
 	}
 	for _, typ := range events {
 		e.emit(typ, *inv, nil, o)

@@ -9,7 +9,7 @@ func (e *Emulator) retrieveInvoice(c *call) (any, error) {
 	if err := c.form.unknown(); err != nil {
 		return nil, err
 	}
-	return e.liveInvoice(c.r.PathValue("id"))
+	return e.liveInvoice(c.r.PathValue("id"), "invoice")
 }
 
 // lifecycleEndpoint is an endpoint that moves an invoice through lc. It
@@ -51,7 +51,7 @@ func (e *Emulator) listInvoices(c *call) (any, error) {
 	status, byStatus := c.form.string("status")
 	if byStatus && !slices.Contains([]InvoiceStatus{InvoiceDraft, InvoiceOpen, InvoicePaid, InvoiceUncollectible, InvoiceVoid},
 		InvoiceStatus(status)) {
-		return nil, invalidParam("status", "", "Invalid status: must be one of draft, open, paid, uncollectible or void")
+		return nil, invalidParam("status", "", "Invalid status: must be one of draft, open, void, paid, or uncollectible")
 	}
 	method, byMethod := c.form.string("collection_method")
 	if err := c.form.unknown(); err != nil {
@@ -75,7 +75,7 @@ func (e *Emulator) listInvoiceLines(c *call) (any, error) {
 	if err := c.form.unknown(); err != nil {
 		return nil, err
 	}
-	inv, err := e.liveInvoice(c.r.PathValue("id"))
+	inv, err := e.liveInvoice(c.r.PathValue("id"), "invoice")
 	if err != nil {
 		return nil, err
 	}

@@ -183,6 +183,25 @@ func TestFinalizingZeroInvoicePaysIt(t *testing.T) {
 	}
 }
 
+// Paying a draft finalizes it in the same call; paid out of band is no
+// payment attempt.
+func TestPayingDraftFinalizesIt(t *testing.T) {
+	h := newHarness(t, Config{})
+	inv := invoiceIn(t, h.em, h.customer(t, "Ada"), InvoiceDraft)
+	paid, err := h.client.V1Invoices.Pay(t.Context(), inv.ID, &stripego.InvoicePayParams{PaidOutOfBand: stripego.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if paid.Status != stripego.InvoiceStatusPaid || paid.Number == "" || paid.StatusTransitions.FinalizedAt == 0 ||
+		paid.Attempted || paid.AttemptCount != 0 || paid.AmountPaid != 1000 || paid.AmountPaidOffStripe != 1000 {
+		t.Errorf("a draft paid out of band: %+v", paid)
+	}
+	types := eventTypes(h.em)
+	if got := types[len(types)-2:]; !slices.Equal(got, []string{"invoice.finalized", "invoice.paid"}) {
+		t.Errorf("last events %v", got)
+	}
+}
+
 // invoiceIn returns an invoice with one line in status, made through the
 // dashboard.
 func invoiceIn(t *testing.T, em *Emulator, customer string, status InvoiceStatus) Invoice {
@@ -243,8 +262,8 @@ func TestInvoiceTransitions(t *testing.T) {
 	}
 	// allowed maps status and action to the status it ends in.
 	allowed := map[InvoiceStatus]map[string]InvoiceStatus{
-		InvoiceDraft: {"finalize": InvoiceOpen, "delete": InvoiceDraft, "change due date": InvoiceDraft,
-			"add line": InvoiceDraft},
+		InvoiceDraft: {"finalize": InvoiceOpen, "pay": InvoicePaid, "delete": InvoiceDraft,
+			"change due date": InvoiceDraft, "add line": InvoiceDraft},
 		InvoiceOpen:          {"pay": InvoicePaid, "void": InvoiceVoid, "mark_uncollectible": InvoiceUncollectible},
 		InvoiceUncollectible: {"pay": InvoicePaid, "void": InvoiceVoid},
 		InvoicePaid:          {},
@@ -270,7 +289,7 @@ func TestInvoiceTransitions(t *testing.T) {
 				if se.HTTPStatusCode != http.StatusBadRequest || se.Type != stripego.ErrorTypeInvalidRequest {
 					t.Errorf("refusal %d %s: %s", se.HTTPStatusCode, se.Type, se.Msg)
 				}
-				if !strings.Contains(se.Msg, string(status)) && se.Msg != "Invoice is already paid" {
+				if !strings.Contains(se.Msg, string(status)) {
 					t.Errorf("refusal %q does not name the status %s", se.Msg, status)
 				}
 				if after.Status != status || after.Deleted {
@@ -281,8 +300,7 @@ func TestInvoiceTransitions(t *testing.T) {
 	}
 }
 
-// Lines and amounts are frozen at finalization; metadata and the
-// description are not.
+// Lines, amounts and fields are frozen at finalization; metadata is not.
 func TestFinalizedInvoiceFreezesLines(t *testing.T) {
 	h := newHarness(t, Config{})
 	ctx := t.Context()
@@ -297,15 +315,20 @@ func TestFinalizedInvoiceFreezesLines(t *testing.T) {
 	_, err = h.addLine(t, "", cus, inv.ID, 1, 5)
 	checkError(t, err, http.StatusBadRequest, stripego.ErrorTypeInvalidRequest, stripego.ErrorCodeInvoiceNotEditable, "")
 	_, err = h.client.V1Invoices.Update(ctx, inv.ID, &stripego.InvoiceUpdateParams{CollectionMethod: stripego.String("send_invoice")})
-	checkError(t, err, http.StatusBadRequest, stripego.ErrorTypeInvalidRequest, stripego.ErrorCodeInvoiceNotEditable, "")
+	checkError(t, err, http.StatusBadRequest, stripego.ErrorTypeInvalidRequest, "", "collection_method")
+	_, err = h.client.V1Invoices.Update(ctx, inv.ID, &stripego.InvoiceUpdateParams{
+		Description: stripego.String("late note"), Metadata: map[string]string{"tandem_id": "tdmi_9"},
+	})
+	checkError(t, err, http.StatusBadRequest, stripego.ErrorTypeInvalidRequest, "", "description")
 
 	up, err := h.client.V1Invoices.Update(ctx, inv.ID, &stripego.InvoiceUpdateParams{
-		Description: stripego.String("late note"), Metadata: map[string]string{"tandem_id": "tdmi_9"},
+		Metadata: map[string]string{"tandem_id": "tdmi_9"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if up.Status != stripego.InvoiceStatusOpen || up.Total != 1000 || up.Metadata["tandem_id"] != "tdmi_9" {
+	if up.Status != stripego.InvoiceStatusOpen || up.Total != 1000 || up.Metadata["tandem_id"] != "tdmi_9" ||
+		up.Description != "" {
 		t.Errorf("metadata update of an open invoice: %+v", up)
 	}
 }
@@ -326,8 +349,9 @@ func TestDeleteDraft(t *testing.T) {
 	if raw := string(del.LastResponse.RawJSON); raw != `{"id":"`+inv.ID+`","object":"invoice","deleted":true}` {
 		t.Errorf("delete answered %s", raw)
 	}
+	// Stripe's 404 names the invoice "invoice" on a GET and "id" on a POST.
 	_, err = h.client.V1Invoices.Retrieve(ctx, inv.ID, nil)
-	checkError(t, err, http.StatusNotFound, stripego.ErrorTypeInvalidRequest, stripego.ErrorCodeResourceMissing, "id")
+	checkError(t, err, http.StatusNotFound, stripego.ErrorTypeInvalidRequest, stripego.ErrorCodeResourceMissing, "invoice")
 	_, err = h.client.V1InvoiceItems.Retrieve(ctx, item.ID, nil)
 	checkError(t, err, http.StatusNotFound, stripego.ErrorTypeInvalidRequest, stripego.ErrorCodeResourceMissing, "id")
 	_, err = h.client.V1Invoices.VoidInvoice(ctx, inv.ID, nil)
@@ -356,9 +380,9 @@ func TestInvoiceValidation(t *testing.T) {
 	checkError(t, create(&stripego.InvoiceCreateParams{Customer: stripego.String("cus_missing")}),
 		http.StatusNotFound, stripego.ErrorTypeInvalidRequest, stripego.ErrorCodeResourceMissing, "customer")
 	checkError(t, create(&stripego.InvoiceCreateParams{Customer: stripego.String(cus), DueDate: stripego.Int64(time.Now().Add(time.Hour).Unix())}),
-		http.StatusBadRequest, stripego.ErrorTypeInvalidRequest, "", "due_date")
+		http.StatusBadRequest, stripego.ErrorTypeInvalidRequest, "", "")
 	checkError(t, create(&stripego.InvoiceCreateParams{Customer: stripego.String(cus), CollectionMethod: stripego.String("send_invoice")}),
-		http.StatusBadRequest, stripego.ErrorTypeInvalidRequest, stripego.ErrorCodeParameterMissing, "days_until_due")
+		http.StatusBadRequest, stripego.ErrorTypeInvalidRequest, "", "")
 	checkError(t, create(&stripego.InvoiceCreateParams{Customer: stripego.String(cus), PendingInvoiceItemsBehavior: stripego.String("all")}),
 		http.StatusBadRequest, stripego.ErrorTypeInvalidRequest, "", "pending_invoice_items_behavior")
 

@@ -326,9 +326,8 @@ func (e *Emulator) changeLines(inv *Invoice, change func([]InvoiceItem) []Invoic
 // editableInvoice is the invoice id if it is a draft, which alone takes
 // changes to its lines.
 func (e *Emulator) editableInvoice(id string) (*Invoice, error) {
-	inv, err := e.liveInvoice(id)
+	inv, err := e.liveInvoice(id, "invoice")
 	if err != nil {
-		err.(*Error).Param = "invoice"
 		return nil, err
 	}
 	if inv.Status != InvoiceDraft {
