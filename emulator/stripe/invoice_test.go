@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -736,6 +737,72 @@ func TestInvoiceObjectsHaveStripesFields(t *testing.T) {
 		}
 		if diff := cmp.Diff(fields(c.want), fields(got)); diff != "" {
 			t.Errorf("%s fields (-stripe +emulator):\n%s", c.name, diff)
+		}
+	}
+}
+
+// A burst of invoice creates, each with its lines, all run twice at once
+// with the same keys (a client killed mid-burst and restarted): every
+// invoice and every line exists once.
+func TestInvoiceBurstReplayedOnce(t *testing.T) {
+	h := newHarness(t, Config{})
+	cus := h.customer(t, "Ada")
+	const invoices, lines = 12, 3
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*invoices*(lines+1))
+	for run := range 2 {
+		for i := range invoices {
+			wg.Go(func() {
+				p := &stripego.InvoiceCreateParams{Customer: stripego.String(cus), Metadata: map[string]string{"tandem_id": fmt.Sprint(i)}}
+				p.SetIdempotencyKey(fmt.Sprintf("tandem:invoice:%d", i))
+				inv, err := h.client.V1Invoices.Create(t.Context(), p)
+				if err != nil {
+					errs <- fmt.Errorf("run %d, invoice %d: %w", run, i, err)
+					return
+				}
+				for l := range lines {
+					if _, err := h.addLine(t, fmt.Sprintf("tandem:line:%d:%d", i, l), cus, inv.ID, 1, 100); err != nil {
+						errs <- fmt.Errorf("run %d, line %d:%d: %w", run, i, l, err)
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	seen := map[string]bool{}
+	for _, inv := range h.em.Invoices() {
+		if id := inv.Metadata["tandem_id"]; seen[id] || len(inv.Lines) != lines || inv.Total() != lines*100 {
+			t.Errorf("invoice %s (tandem_id %s, seen before %v): %d lines, total %d", inv.ID, id, seen[id], len(inv.Lines), inv.Total())
+		}
+		seen[inv.Metadata["tandem_id"]] = true
+	}
+	if len(seen) != invoices || len(h.em.InvoiceItems()) != invoices*lines {
+		t.Errorf("%d invoices and %d items, want %d and %d", len(seen), len(h.em.InvoiceItems()), invoices, invoices*lines)
+	}
+}
+
+// Invoice events go through the webhook faults like any other: here each
+// is delivered twice.
+func TestInvoiceWebhooksDuplicated(t *testing.T) {
+	rc := newReceiver(t)
+	h := newHarness(t, Config{Webhook: rc.webhook(), Faults: Faults{DuplicateWebhooks: Chance{Every: 1}}})
+	inv := invoiceIn(t, h.em, h.customer(t, "Ada"), InvoiceOpen)
+	h.waitWebhooks(t)
+	counts := map[string]int{}
+	for _, ev := range rc.receivedEvents() {
+		var obj struct{ ID string }
+		if err := json.Unmarshal(ev.Data.Raw, &obj); err != nil {
+			t.Fatal(err)
+		}
+		counts[string(ev.Type)+" "+obj.ID]++
+	}
+	for _, key := range []string{"invoice.created " + inv.ID, "invoiceitem.created " + inv.Lines[0].ID, "invoice.finalized " + inv.ID} {
+		if counts[key] != 2 {
+			t.Errorf("%s delivered %d times, want 2 (all: %v)", key, counts[key], counts)
 		}
 	}
 }
