@@ -41,7 +41,8 @@ type Invoice struct {
 	DueDate          int64  // unix seconds; only for send_invoice
 	AutoAdvance      bool
 	Status           InvoiceStatus
-	// Number is given at finalization, such as "EMUL4T0R-0001".
+	// Number is given at finalization: the customer's prefix and the count
+	// of its finalized invoices, such as "K3F9QZ1A-0001".
 	Number string
 	// HostedInvoiceURL is given at finalization.
 	HostedInvoiceURL string
@@ -415,7 +416,7 @@ func (e *Emulator) addInvoice(p InvoiceParams, o origin) (Invoice, error) {
 	}
 	e.invoices.add(inv.ID, &inv)
 	if p.IncludePending {
-		for _, it := range e.invoiceItems.all {
+		for _, it := range slices.Backward(e.invoiceItems.all) { // newest first, as Stripe sweeps them
 			if !it.Deleted && it.Invoice == "" && it.Customer == inv.Customer && it.Currency == inv.Currency {
 				it.Invoice = inv.ID
 				inv.Lines = append(inv.Lines, it.clone())
@@ -451,6 +452,7 @@ func checkCurrency(c string) (string, error) {
 	return c, nil
 }
 
+// ptr returns a pointer to a copy of v, for optional parameters.
 func ptr[T any](v T) *T { return &v }
 
 // changeInvoice updates an invoice; a change that changes nothing makes no

@@ -26,7 +26,7 @@ func (e *Emulator) lifecycleEndpoint(lc lifecycle, ignored ...string) endpoint {
 	}
 }
 
-// charge answers POST /v1/invoices/{id}/pay: marked paid with
+// payInvoice answers POST /v1/invoices/{id}/pay: marked paid with
 // paid_out_of_band=true, charged otherwise.
 func (e *Emulator) payInvoice(c *call) (any, error) {
 	outOfBand, err := c.form.optionalBool("paid_out_of_band")
