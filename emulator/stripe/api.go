@@ -33,6 +33,42 @@ type call struct {
 // with e.mu held.
 type endpoint func(c *call) (any, error)
 
+// createEndpoint is POST /v1/{resource}: the parameters read reads, and no
+// others, made into an object by add.
+func createEndpoint[P, T any](read func(*form) (P, error), add func(P, origin) (T, error)) endpoint {
+	return updateEndpoint(read, func(_ string, p P, o origin) (T, error) { return add(p, o) })
+}
+
+// updateEndpoint is POST /v1/{resource}/{id}: the parameters read reads, and
+// no others, applied to the object by change.
+func updateEndpoint[P, T any](read func(*form) (P, error), change func(string, P, origin) (T, error)) endpoint {
+	return func(c *call) (any, error) {
+		p, err := read(c.form)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.form.unknown(); err != nil {
+			return nil, err
+		}
+		return change(c.r.PathValue("id"), p, c.origin)
+	}
+}
+
+// deleteEndpoint is DELETE /v1/{resource}/{id}: the object deleted by
+// remove, answered as Stripe's stub of a deleted object.
+func deleteEndpoint[T any](object string, remove func(string, origin) (T, error)) endpoint {
+	return func(c *call) (any, error) {
+		if err := c.form.unknown(); err != nil {
+			return nil, err
+		}
+		id := c.r.PathValue("id")
+		if _, err := remove(id, c.origin); err != nil {
+			return nil, err
+		}
+		return deletedObject{ID: id, Object: object, Deleted: true}, nil
+	}
+}
+
 // response is an API answer ready to be written.
 type response struct {
 	status int

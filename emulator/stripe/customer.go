@@ -107,25 +107,37 @@ func (p CustomerParams) apply(c Customer) (Customer, error) {
 			next.Address = nil
 		}
 	}
-	if p.ClearMetadata {
-		next.Metadata = map[string]string{}
-	}
-	for _, k := range slices.Sorted(maps.Keys(p.Metadata)) {
-		v := p.Metadata[k]
-		if err := checkMetadata(k, v); err != nil {
-			return Customer{}, err
-		}
-		if v == "" {
-			delete(next.Metadata, k)
-		} else {
-			next.Metadata[k] = v
-		}
-	}
-	if n := len(next.Metadata); n > maxMetadataKeys {
-		return Customer{}, invalidParam("metadata", "",
-			"Invalid metadata: an object can have up to %d keys, but this one would have %d.", maxMetadataKeys, n)
+	var err error
+	if next.Metadata, err = applyMetadata(next.Metadata, p.Metadata, p.ClearMetadata); err != nil {
+		return Customer{}, err
 	}
 	return next, nil
+}
+
+// applyMetadata returns m, which the caller owns, changed as a request's
+// metadata parameters say: emptied first when clear is set (metadata=), then
+// each key of set merged in, a key set to "" removed. It returns Stripe's
+// error for the first key or value it refuses.
+func applyMetadata(m, set map[string]string, clear bool) (map[string]string, error) {
+	if clear || m == nil {
+		m = map[string]string{}
+	}
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		v := set[k]
+		if err := checkMetadata(k, v); err != nil {
+			return nil, err
+		}
+		if v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	if n := len(m); n > maxMetadataKeys {
+		return nil, invalidParam("metadata", "",
+			"Invalid metadata: an object can have up to %d keys, but this one would have %d.", maxMetadataKeys, n)
+	}
+	return m, nil
 }
 
 func checkLength(param, v string, limit int) error {
@@ -177,21 +189,28 @@ func previousAttributes(old, next Customer) map[string]any {
 	if !equalAddress(old.Address, next.Address) {
 		prev["address"] = old.Address
 	}
-	metadata := map[string]any{}
-	for k, v := range old.Metadata {
-		if next.Metadata[k] != v {
-			metadata[k] = v
-		}
-	}
-	for k := range next.Metadata {
-		if _, ok := old.Metadata[k]; !ok {
-			metadata[k] = nil
-		}
-	}
-	if len(metadata) > 0 {
+	if metadata := metadataChanges(old.Metadata, next.Metadata); len(metadata) > 0 {
 		prev["metadata"] = metadata
 	}
 	return prev
+}
+
+// metadataChanges returns the old values of the metadata keys that differ
+// from old to next, as previous_attributes carries them: null for a key
+// that is new.
+func metadataChanges(old, next map[string]string) map[string]any {
+	changed := map[string]any{}
+	for k, v := range old {
+		if next[k] != v {
+			changed[k] = v
+		}
+	}
+	for k := range next {
+		if _, ok := old[k]; !ok {
+			changed[k] = nil
+		}
+	}
+	return changed
 }
 
 func equalAddress(a, b *Address) bool {

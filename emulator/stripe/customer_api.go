@@ -7,14 +7,6 @@ import (
 	"slices"
 )
 
-func (e *Emulator) createCustomer(c *call) (any, error) {
-	p, err := customerParamsFrom(c.form)
-	if err != nil {
-		return nil, err
-	}
-	return e.addCustomer(p, c.origin)
-}
-
 // retrieveCustomer answers a deleted customer with Stripe's deleted stub.
 func (e *Emulator) retrieveCustomer(c *call) (any, error) {
 	if err := c.form.unknown(); err != nil {
@@ -31,33 +23,10 @@ func (e *Emulator) retrieveCustomer(c *call) (any, error) {
 	return cus, nil
 }
 
-func (e *Emulator) updateCustomer(c *call) (any, error) {
-	p, err := customerParamsFrom(c.form)
-	if err != nil {
-		return nil, err
-	}
-	return e.changeCustomer(c.r.PathValue("id"), p, c.origin)
-}
-
-func (e *Emulator) deleteCustomer(c *call) (any, error) {
-	if err := c.form.unknown(); err != nil {
-		return nil, err
-	}
-	cus, err := e.removeCustomer(c.r.PathValue("id"), c.origin)
-	if err != nil {
-		return nil, err
-	}
-	return deletedObject{ID: cus.ID, Object: "customer", Deleted: true}, nil
-}
-
 // listCustomers answers GET /v1/customers: newest first, deleted customers
 // left out, filtered by exact email and by created.
 func (e *Emulator) listCustomers(c *call) (any, error) {
-	lp, err := parseListParams(c.form)
-	if err != nil {
-		return nil, err
-	}
-	created, err := parseSpan(c.form, "created")
+	lp, created, err := parseListParams(c.form)
 	if err != nil {
 		return nil, err
 	}
@@ -70,18 +39,8 @@ func (e *Emulator) listCustomers(c *call) (any, error) {
 	}, "customer", "/v1/customers")
 }
 
-// customerParamsFrom reads the parameters of a customer create or update and
-// refuses any other.
-func customerParamsFrom(f *form) (CustomerParams, error) {
-	p, err := readCustomerParams(f)
-	if err != nil {
-		return p, err
-	}
-	return p, f.unknown()
-}
-
-// readCustomerParams reads the customer parameters in f, leaving any others
-// for the caller.
+// readCustomerParams reads the parameters of a customer create or update,
+// leaving any others for the caller.
 func readCustomerParams(f *form) (CustomerParams, error) {
 	var p CustomerParams
 	for _, tf := range textFields {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -149,5 +150,64 @@ func TestSilentChanges(t *testing.T) {
 	_, err = h.em.Dashboard().UpdateCustomer(c.ID, CustomerParams{Name: &name})
 	if se, ok := err.(*Error); !ok || se.Status != http.StatusNotFound || se.Code != "resource_missing" {
 		t.Errorf("updating a deleted customer: %v, want a 404 *Error", err)
+	}
+}
+
+// On the page a person creates an invoice with a line and moves it with the
+// buttons its status allows.
+func TestDashboardInvoices(t *testing.T) {
+	h := newHarness(t, Config{})
+	cus := h.customer(t, "Ada")
+	if page := h.page(t); !strings.Contains(page, `action="/dashboard/invoices"`) || !strings.Contains(page, "No invoices yet") {
+		t.Fatalf("dashboard without invoices:\n%s", page)
+	}
+	status, _ := h.submit(t, "/dashboard/invoices", url.Values{
+		"customer": {cus}, "currency": {"eur"}, "description": {"Consulting"}, "days_until_due": {"14"},
+		"line_description": {"Two days"}, "quantity": {"2"}, "unit_amount": {"50000"},
+	})
+	if status != http.StatusSeeOther {
+		t.Fatalf("create answered %d", status)
+	}
+	invs := h.em.Invoices()
+	if len(invs) != 1 {
+		t.Fatalf("%d invoices after a dashboard create", len(invs))
+	}
+	inv := invs[0]
+	if inv.Status != InvoiceDraft || inv.CollectionMethod != "send_invoice" || inv.DueDate != inv.Created+14*24*3600 ||
+		inv.Total() != 100000 || inv.Currency != "eur" || len(inv.Lines) != 1 || inv.Lines[0].Description != "Two days" {
+		t.Errorf("created invoice %+v", inv)
+	}
+	buttons := func() []string {
+		var names []string
+		for _, m := range regexp.MustCompile(`/dashboard/invoices/`+inv.ID+`/(\w+)"`).FindAllStringSubmatch(h.page(t), -1) {
+			names = append(names, m[1])
+		}
+		return names
+	}
+	if got := buttons(); !cmp.Equal(got, []string{"finalize", "pay", "charge"}) {
+		t.Errorf("a draft's buttons: %v", got)
+	}
+	for _, action := range []string{"finalize", "fail_payment", "mark_uncollectible", "pay"} {
+		if status, page := h.submit(t, "/dashboard/invoices/"+inv.ID+"/"+action, nil); status != http.StatusSeeOther {
+			t.Fatalf("%s answered %d:\n%s", action, status, page)
+		}
+		if action == "finalize" {
+			if got := buttons(); !cmp.Equal(got, []string{"pay", "charge", "fail_payment", "mark_uncollectible", "void"}) {
+				t.Errorf("an open invoice's buttons: %v", got)
+			}
+		}
+	}
+	got, _ := h.em.Invoice(inv.ID)
+	if got.Status != InvoicePaid || got.AttemptCount != 1 || got.LastPaymentError == nil || !got.PaidOutOfBand {
+		t.Errorf("after the buttons: %+v", got)
+	}
+	if status, page := h.submit(t, "/dashboard/invoices/"+inv.ID+"/void", nil); status != http.StatusBadRequest ||
+		!strings.Contains(page, "paid") {
+		t.Errorf("voiding a paid invoice answered %d:\n%s", status, page)
+	}
+	want := []string{"customer.created", "invoice.created", "invoiceitem.created", "invoice.updated", "invoice.finalized",
+		"invoice.payment_failed", "invoice.marked_uncollectible", "invoice.paid"}
+	if diff := cmp.Diff(want, eventTypes(h.em)); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
 	}
 }

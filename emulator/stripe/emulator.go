@@ -91,11 +91,15 @@ type Emulator struct {
 
 	// mu guards the state. API operations run whole under it, so writes are
 	// serialized and two requests with one idempotency key cannot overlap.
-	mu          sync.Mutex
-	customers   collection[Customer]
-	events      collection[Event]
-	idempotency map[string]savedResponse
-	requests    []Request
+	mu           sync.Mutex
+	customers    collection[Customer]
+	invoices     collection[Invoice]
+	invoiceItems collection[InvoiceItem]
+	events       collection[Event]
+	// invoiceNumbers counts the finalized invoices of each customer.
+	invoiceNumbers map[string]int
+	idempotency    map[string]savedResponse
+	requests       []Request
 }
 
 // New returns an emulator with no customers and no events.
@@ -105,12 +109,15 @@ func New(cfg Config) (*Emulator, error) {
 	}
 	cfg.setDefaults()
 	e := &Emulator{
-		secretKey:   cfg.SecretKey,
-		now:         cfg.Now,
-		faults:      newFaultState(cfg.Seed, cfg.Faults),
-		customers:   newCollection[Customer](),
-		events:      newCollection[Event](),
-		idempotency: map[string]savedResponse{},
+		secretKey:      cfg.SecretKey,
+		now:            cfg.Now,
+		faults:         newFaultState(cfg.Seed, cfg.Faults),
+		customers:      newCollection[Customer](),
+		invoices:       newCollection[Invoice](),
+		invoiceItems:   newCollection[InvoiceItem](),
+		events:         newCollection[Event](),
+		invoiceNumbers: map[string]int{},
+		idempotency:    map[string]savedResponse{},
 	}
 	e.webhooks = newDeliverer(cfg, e.markDelivered)
 	e.handler = e.routes()
@@ -121,11 +128,26 @@ func New(cfg Config) (*Emulator, error) {
 func (e *Emulator) routes() http.Handler {
 	mux := http.NewServeMux()
 	api := func(pattern string, h endpoint) { mux.Handle(pattern, e.api(h)) }
-	api("POST /v1/customers", e.createCustomer)
+	api("POST /v1/customers", createEndpoint(readCustomerParams, e.addCustomer))
 	api("GET /v1/customers", e.listCustomers)
 	api("GET /v1/customers/{id}", e.retrieveCustomer)
-	api("POST /v1/customers/{id}", e.updateCustomer)
-	api("DELETE /v1/customers/{id}", e.deleteCustomer)
+	api("POST /v1/customers/{id}", updateEndpoint(readCustomerParams, e.changeCustomer))
+	api("DELETE /v1/customers/{id}", deleteEndpoint("customer", e.removeCustomer))
+	api("POST /v1/invoices", createEndpoint(readNewInvoiceParams, e.addInvoice))
+	api("GET /v1/invoices", e.listInvoices)
+	api("GET /v1/invoices/{id}", e.retrieveInvoice)
+	api("POST /v1/invoices/{id}", updateEndpoint(readInvoiceParams, e.changeInvoice))
+	api("DELETE /v1/invoices/{id}", deleteEndpoint("invoice", e.removeInvoice))
+	api("GET /v1/invoices/{id}/lines", e.listInvoiceLines)
+	api("POST /v1/invoices/{id}/finalize", e.lifecycleEndpoint(finalization, "auto_advance"))
+	api("POST /v1/invoices/{id}/pay", e.payInvoice)
+	api("POST /v1/invoices/{id}/void", e.lifecycleEndpoint(voiding))
+	api("POST /v1/invoices/{id}/mark_uncollectible", e.lifecycleEndpoint(markingUncollectible))
+	api("POST /v1/invoiceitems", createEndpoint(readNewInvoiceItemParams, e.addInvoiceItem))
+	api("GET /v1/invoiceitems", e.listInvoiceItems)
+	api("GET /v1/invoiceitems/{id}", e.retrieveInvoiceItem)
+	api("POST /v1/invoiceitems/{id}", updateEndpoint(readInvoiceItemParams, e.changeInvoiceItem))
+	api("DELETE /v1/invoiceitems/{id}", deleteEndpoint("invoiceitem", e.removeInvoiceItem))
 	api("GET /v1/events", e.listEvents)
 	api("GET /v1/events/{id}", e.retrieveEvent)
 	api("/v1/", func(c *call) (any, error) { return nil, unrecognizedURL(c.r) })
@@ -134,6 +156,8 @@ func (e *Emulator) routes() http.Handler {
 	mux.HandleFunc("POST /dashboard/customers", e.dashboardCreate)
 	mux.HandleFunc("POST /dashboard/customers/{id}", e.dashboardUpdate)
 	mux.HandleFunc("POST /dashboard/customers/{id}/delete", e.dashboardDelete)
+	mux.HandleFunc("POST /dashboard/invoices", e.dashboardCreateInvoice)
+	mux.HandleFunc("POST /dashboard/invoices/{id}/{action}", e.dashboardInvoiceAction)
 	return mux
 }
 
@@ -177,22 +201,36 @@ func (e *Emulator) Close() error {
 func (e *Emulator) Customer(id string) (Customer, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.customers.get(id)
-	if !ok {
-		return Customer{}, false
-	}
-	return c.clone(), true
+	return e.customers.cloned(id, Customer.clone)
 }
 
 // Customers returns every customer, deleted ones included, oldest first.
 func (e *Emulator) Customers() []Customer {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	out := make([]Customer, len(e.customers.all))
-	for i, c := range e.customers.all {
-		out[i] = c.clone()
-	}
-	return out
+	return e.customers.clonedAll(Customer.clone)
+}
+
+// Invoice returns the invoice id, deleted or not.
+func (e *Emulator) Invoice(id string) (Invoice, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.invoices.cloned(id, Invoice.clone)
+}
+
+// Invoices returns every invoice, deleted drafts included, oldest first.
+func (e *Emulator) Invoices() []Invoice {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.invoices.clonedAll(Invoice.clone)
+}
+
+// InvoiceItems returns every invoice item, deleted ones included, oldest
+// first.
+func (e *Emulator) InvoiceItems() []InvoiceItem {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.invoiceItems.clonedAll(InvoiceItem.clone)
 }
 
 // Events returns every event, oldest first.

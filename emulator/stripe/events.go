@@ -98,11 +98,7 @@ func (e *Emulator) retrieveEvent(c *call) (any, error) {
 // listEvents answers GET /v1/events: newest first, filtered by type (with *
 // wildcards) or types[], created and delivery_success.
 func (e *Emulator) listEvents(c *call) (any, error) {
-	lp, err := parseListParams(c.form)
-	if err != nil {
-		return nil, err
-	}
-	created, err := parseSpan(c.form, "created")
+	lp, created, err := parseListParams(c.form)
 	if err != nil {
 		return nil, err
 	}

@@ -115,3 +115,26 @@ func (f *form) unknown() error {
 	slices.Sort(left)
 	return unknownParam(left[0])
 }
+
+// optionalInt returns the integer name, or nil when it was not sent.
+func (f *form) optionalInt(name string) (*int64, error) {
+	v, ok := f.string(name)
+	if !ok {
+		return nil, nil
+	}
+	n, err := parseInt(name, v)
+	return &n, err
+}
+
+// optionalBool returns the boolean name, or nil when it was not sent.
+func (f *form) optionalBool(name string) (*bool, error) {
+	v, ok := f.string(name)
+	if !ok {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil || (v != "true" && v != "false") {
+		return nil, invalidParam(name, "", "Invalid boolean: %s", v)
+	}
+	return &b, nil
+}

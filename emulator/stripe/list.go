@@ -28,6 +28,25 @@ func (c *collection[T]) get(id string) (*T, bool) {
 	return c.all[i], true
 }
 
+// cloned returns a copy of the object id, made by clone, and whether it exists.
+func (c *collection[T]) cloned(id string, clone func(T) T) (T, bool) {
+	v, ok := c.get(id)
+	if !ok {
+		var zero T
+		return zero, false
+	}
+	return clone(*v), true
+}
+
+// clonedAll returns copies of every object, made by clone, oldest first.
+func (c *collection[T]) clonedAll(clone func(T) T) []T {
+	out := make([]T, len(c.all))
+	for i, v := range c.all {
+		out[i] = clone(*v)
+	}
+	return out
+}
+
 // listParams are the pagination parameters every list endpoint takes.
 type listParams struct {
 	limit         int
@@ -35,7 +54,19 @@ type listParams struct {
 	endingBefore  string
 }
 
-func parseListParams(f *form) (listParams, error) {
+// parseListParams reads the pagination parameters and the created filter
+// of a list of objects.
+func parseListParams(f *form) (listParams, span, error) {
+	p, err := parsePageParams(f)
+	if err != nil {
+		return p, span{}, err
+	}
+	created, err := parseSpan(f, "created")
+	return p, created, err
+}
+
+// parsePageParams reads the pagination parameters alone.
+func parsePageParams(f *form) (listParams, error) {
 	limit, err := f.int("limit", 10)
 	if err != nil {
 		return listParams{}, err
