@@ -85,16 +85,22 @@ type Catalog interface {
 	Failures(ctx context.Context) ([]*Link, error)
 }
 
+// Fields are the fields of one record in local terms: exactly the one of
+// its kind is set.
+type Fields struct {
+	Customer *Customer // KindCustomer
+	Invoice  *Invoice  // KindInvoice
+}
+
 // Record is the current local state of one catalog record, as the engine
-// pushes it: exactly one of the kind-specific fields is set.
+// pushes it; its Fields are set for tombstones too.
 type Record struct {
 	Ref     Ref
 	Version int64
 	// UpdatedAt is when that version was written.
 	UpdatedAt time.Time
 	Deleted   bool
-	// Customer is set when Ref.Kind is KindCustomer (also for a tombstone).
-	Customer *Customer
+	Fields
 }
 
 // QueueOf names the job queue of an integration: its push, apply and poll
@@ -173,7 +179,7 @@ type Source interface {
 	// cannot be ordered against what was applied before.
 	Fetch(ctx context.Context, kind Kind, remoteID string) (*RemoteChange, error)
 	// Snapshot decodes a link's base into the local fields it holds.
-	Snapshot(kind Kind, base []byte) (*Customer, error)
+	Snapshot(kind Kind, base []byte) (Fields, error)
 }
 
 // Delivery is one webhook delivery as it was received.
@@ -224,8 +230,15 @@ type RemoteChange struct {
 	// LocalID is Tandem's id as the remote record carries it, if it does.
 	LocalID string
 	Deleted bool
-	// Customer is the remote record's fields (not set for a delete).
-	Customer *Customer
+	// Fields are the remote record's fields in local terms (none for a
+	// delete). The local ids they hold (an invoice's CustomerID) are left
+	// empty: CustomerRemoteID names the customer.
+	Fields
+	// CustomerRemoteID is, for a record that belongs to a customer (an
+	// invoice), the remote id of that customer: the engine finds the local
+	// customer by its link, and brings the customer in first when there is
+	// none.
+	CustomerRemoteID string
 	// Base is the remote state as a link's base.
 	Base []byte
 	// Watermark orders the record's changes; equal watermarks cannot be
@@ -252,6 +265,11 @@ type PushRequest struct {
 	// remote id for a record never pushed. Its Intent is what an earlier
 	// attempt saved before it called the provider.
 	Link *Link
+	// CustomerLink is, for a record that belongs to a customer (an invoice),
+	// that customer's link to this integration. The engine pushes such a
+	// record only once its customer has a remote id; until then the push
+	// waits, neither failed nor lost.
+	CustomerLink *Link
 	// SaveIntent durably records, on the link, what the integration is about
 	// to do, before it does it. A retry after a crash or an unknown outcome
 	// then sees it in Link.Intent and can finish that same operation (replay

@@ -129,7 +129,7 @@ func (s *Syncer) merge(ctx context.Context, src tandem.Source, local *tandem.Cus
 		if err != nil {
 			return err
 		}
-		base = b
+		base = b.Customer
 	}
 	remoteAt := ch.At // a watermark need not be a time (Salesforce's are milliseconds)
 	if remoteAt.IsZero() {

@@ -119,7 +119,7 @@ func (h *harness) requests() int { return len(h.em.Requests()) }
 func customerPush(id string, version int64, cust tandem.Customer) *tandem.PushRequest {
 	return &tandem.PushRequest{
 		Record: &tandem.Record{Ref: tandem.Ref{Kind: tandem.KindCustomer, ID: id}, Version: version,
-			UpdatedAt: time.Now(), Customer: &cust},
+			UpdatedAt: time.Now(), Fields: tandem.Fields{Customer: &cust}},
 		Link:       &tandem.Link{Integration: Name, Ref: tandem.Ref{Kind: tandem.KindCustomer, ID: id}},
 		SaveIntent: func(context.Context, []byte) error { return nil },
 	}

@@ -143,15 +143,15 @@ func (c *Connector) Fetch(ctx context.Context, kind tandem.Kind, remoteID string
 }
 
 // Snapshot implements tandem.Source: a base is the Contact fields as JSON.
-func (c *Connector) Snapshot(kind tandem.Kind, base []byte) (*tandem.Customer, error) {
+func (c *Connector) Snapshot(kind tandem.Kind, base []byte) (tandem.Fields, error) {
 	if kind != tandem.KindCustomer {
-		return nil, fmt.Errorf("salesforce: %s records are not synced", kind)
+		return tandem.Fields{}, fmt.Errorf("salesforce: %s records are not synced", kind)
 	}
 	var ct Contact
 	if err := json.Unmarshal(base, &ct); err != nil {
-		return nil, fmt.Errorf("salesforce: decode base: %w", err)
+		return tandem.Fields{}, fmt.Errorf("salesforce: decode base: %w", err)
 	}
 	cust := ToCustomer(ct, c.cfg.ExternalIDField)
 	cust.ID = ""
-	return &cust, nil
+	return tandem.Fields{Customer: &cust}, nil
 }

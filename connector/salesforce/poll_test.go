@@ -187,7 +187,7 @@ func TestFetchAndSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	snap, err := c.Snapshot(tandem.KindCustomer, res.Base)
-	if err != nil || !cmp.Equal(snap, &cust) {
+	if err != nil || !cmp.Equal(snap.Customer, &cust) {
 		t.Errorf("snapshot %+v, %v; want %+v", snap, err, cust)
 	}
 	ch, err := c.Fetch(t.Context(), tandem.KindCustomer, res.RemoteID)

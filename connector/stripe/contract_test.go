@@ -35,13 +35,13 @@ func TestContract(t *testing.T) {
 		name string
 		req  *tandem.PushRequest
 	}{
-		{"create", &tandem.PushRequest{Record: &tandem.Record{Ref: ref, Version: 1, Customer: full},
+		{"create", &tandem.PushRequest{Record: &tandem.Record{Ref: ref, Version: 1, Fields: tandem.Fields{Customer: full}},
 			Link: &tandem.Link{}, SaveIntent: saveIntent}},
-		{"update every field", &tandem.PushRequest{Record: &tandem.Record{Ref: ref, Version: 2, Customer: full},
+		{"update every field", &tandem.PushRequest{Record: &tandem.Record{Ref: ref, Version: 2, Fields: tandem.Fields{Customer: full}},
 			Link: &tandem.Link{RemoteID: "cus_contract"}, SaveIntent: saveIntent}},
-		{"update clearing fields", &tandem.PushRequest{Record: &tandem.Record{Ref: ref, Version: 3, Customer: cleared},
+		{"update clearing fields", &tandem.PushRequest{Record: &tandem.Record{Ref: ref, Version: 3, Fields: tandem.Fields{Customer: cleared}},
 			Link: &tandem.Link{RemoteID: "cus_contract", Base: base}, SaveIntent: saveIntent}},
-		{"delete", &tandem.PushRequest{Record: &tandem.Record{Ref: ref, Version: 4, Deleted: true, Customer: cleared},
+		{"delete", &tandem.PushRequest{Record: &tandem.Record{Ref: ref, Version: 4, Deleted: true, Fields: tandem.Fields{Customer: cleared}},
 			Link: &tandem.Link{RemoteID: "cus_contract", Base: base}, SaveIntent: saveIntent}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

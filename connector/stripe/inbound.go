@@ -113,15 +113,15 @@ func (c *Connector) Fetch(ctx context.Context, kind tandem.Kind, remoteID string
 }
 
 // Snapshot implements tandem.Source.
-func (c *Connector) Snapshot(kind tandem.Kind, base []byte) (*tandem.Customer, error) {
+func (c *Connector) Snapshot(kind tandem.Kind, base []byte) (tandem.Fields, error) {
 	if kind != tandem.KindCustomer {
-		return nil, fmt.Errorf("stripe: %s records are not synced", kind)
+		return tandem.Fields{}, fmt.Errorf("stripe: %s records are not synced", kind)
 	}
 	var f fields
 	if err := json.Unmarshal(base, &f); err != nil {
-		return nil, fmt.Errorf("stripe: decode base: %w", err)
+		return tandem.Fields{}, fmt.Errorf("stripe: decode base: %w", err)
 	}
-	return f.customer(), nil
+	return tandem.Fields{Customer: f.customer()}, nil
 }
 
 // change is a Stripe customer as a remote change at watermark.
@@ -135,7 +135,7 @@ func change(cust *stripego.Customer, watermark int64) (*tandem.RemoteChange, err
 		return nil, err
 	}
 	return &tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: cust.ID, LocalID: f.TandemID,
-		Deleted: cust.Deleted, Customer: f.customer(), Base: base, Watermark: watermark}, nil
+		Deleted: cust.Deleted, Fields: tandem.Fields{Customer: f.customer()}, Base: base, Watermark: watermark}, nil
 }
 
 // List implements tandem.Lister: one page of Stripe's live customers, newest

@@ -95,7 +95,7 @@ func scanLinkedCustomer(r Row) (*tandem.Record, *tandem.Link, error) {
 		return nil, nil, err
 	}
 	rec := &tandem.Record{Ref: tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, Version: c.Version, UpdatedAt: c.UpdatedAt,
-		Deleted: c.Deleted, Customer: &c}
+		Deleted: c.Deleted, Fields: tandem.Fields{Customer: &c}}
 	link := l.link()
 	if link != nil {
 		link.Status = effectiveStatus(link, rec.Version)
