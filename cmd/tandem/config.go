@@ -376,6 +376,8 @@ func (c *Config) LogValue() slog.Value {
 		slog.Int("salesforce_daily_budget", c.SalesforceDailyBudget),
 		slog.Duration("salesforce_reconcile_interval", c.SalesforceReconcile),
 		slog.String("salesforce_link_match", c.SalesforceLinkMatch),
+		slog.String("salesforce_org_id", c.SalesforceOrgID),
+		slog.String("salesforce_outbound_secret", redact(c.SalesforceOutboundSecret)),
 	)
 }
 

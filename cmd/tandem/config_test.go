@@ -154,12 +154,14 @@ func salesforceOn(m map[string]string) map[string]string {
 
 func TestConfigNeverPrintsSecrets(t *testing.T) {
 	e := env(map[string]string{
-		"SALESFORCE_CLIENT_ID":     "3MVG9.app",
-		"SALESFORCE_CLIENT_SECRET": "sf-c0nsum3r",
-		"TANDEM_API_TOKEN":         "tok-123456",
-		"STRIPE_SECRET_KEY":        "sk_test_s3cr3t",
-		"STRIPE_WEBHOOK_SECRET":    "whsec_h1dd3n",
-		"TANDEM_DATABASE_URL":      "postgres://tandem:pa55word@db.internal/tandem",
+		"SALESFORCE_CLIENT_ID":       "3MVG9.app",
+		"SALESFORCE_CLIENT_SECRET":   "sf-c0nsum3r",
+		"TANDEM_API_TOKEN":           "tok-123456",
+		"STRIPE_SECRET_KEY":          "sk_test_s3cr3t",
+		"STRIPE_WEBHOOK_SECRET":      "whsec_h1dd3n",
+		"TANDEM_DATABASE_URL":        "postgres://tandem:pa55word@db.internal/tandem",
+		"SALESFORCE_ORG_ID":          "00D5g0000000001EAA",
+		"SALESFORCE_OUTBOUND_SECRET": "0utb0und-path-s3cr3t",
 	})
 	cfg, err := LoadConfig("serve", nil, e, &bytes.Buffer{})
 	if err != nil {
@@ -170,14 +172,15 @@ func TestConfigNeverPrintsSecrets(t *testing.T) {
 	var help bytes.Buffer
 	_, _ = LoadConfig("serve", []string{"-h"}, e, &help)
 	for name, out := range map[string]string{"log": logs.String(), "help": help.String()} {
-		for _, secret := range []string{"tok-123456", "pa55word", "sk_test_s3cr3t", "whsec_h1dd3n", "sf-c0nsum3r"} {
+		for _, secret := range []string{"tok-123456", "pa55word", "sk_test_s3cr3t", "whsec_h1dd3n", "sf-c0nsum3r", "0utb0und-path-s3cr3t"} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%s output shows a secret:\n%s", name, out)
 			}
 		}
 	}
 	if !strings.Contains(logs.String(), "db.internal") || !strings.Contains(help.String(), "TANDEM_DATABASE_URL_FILE") ||
-		!strings.Contains(logs.String(), "3MVG9.app") || !strings.Contains(help.String(), "SALESFORCE_CLIENT_SECRET_FILE") {
+		!strings.Contains(logs.String(), "3MVG9.app") || !strings.Contains(help.String(), "SALESFORCE_CLIENT_SECRET_FILE") ||
+		!strings.Contains(logs.String(), "00D5g0000000001EAA") || !strings.Contains(help.String(), "SALESFORCE_OUTBOUND_SECRET_FILE") {
 		t.Fatalf("redaction hid too much:\n%s\n%s", logs.String(), help.String())
 	}
 }
