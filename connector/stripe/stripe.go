@@ -84,15 +84,18 @@ var _ tandem.Selective = (*Connector)(nil)
 // Name implements tandem.Integration.
 func (c *Connector) Name() string { return Name }
 
-// Kinds implements tandem.Selective: customers (invoices are not pushed
-// yet).
-func (c *Connector) Kinds() []tandem.Kind { return []tandem.Kind{tandem.KindCustomer} }
+// Kinds implements tandem.Selective: customers and their invoices.
+func (c *Connector) Kinds() []tandem.Kind {
+	return []tandem.Kind{tandem.KindCustomer, tandem.KindInvoice}
+}
 
 // Push implements tandem.Integration.
 func (c *Connector) Push(ctx context.Context, req *tandem.PushRequest) (*tandem.PushResult, error) {
 	switch req.Record.Ref.Kind {
 	case tandem.KindCustomer:
 		return c.pushCustomer(ctx, req)
+	case tandem.KindInvoice:
+		return c.pushInvoice(ctx, req)
 	}
 	return nil, &tandem.ProviderError{Class: tandem.Permanent,
 		Err: fmt.Errorf("stripe: %s records are not synced", req.Record.Ref.Kind)}

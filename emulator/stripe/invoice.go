@@ -156,6 +156,9 @@ func (p InvoiceParams) apply(inv Invoice, now int64) (Invoice, error) {
 		switch m := *p.CollectionMethod; m {
 		case chargeAutomatically, sendInvoice:
 			next.CollectionMethod = m
+			if m == chargeAutomatically && p.DueDate == nil && p.DaysUntilDue == nil {
+				next.DueDate = 0 // Stripe's due_date is null under automatic collection
+			}
 		default:
 			return Invoice{}, invalidParam("collection_method", "",
 				"Invalid collection_method: must be one of charge_automatically or send_invoice")
