@@ -125,6 +125,15 @@ func TestContractInvoice(t *testing.T) {
 				ListMeta: stripego.ListMeta{HasMore: true}}})
 			return err
 		}},
+		{"read why a payment failed", func() error {
+			return c.readFailure(ctx, "in_contract", &invoiceState{Status: tandem.InvoiceOpen, attempts: 1})
+		}},
+		{"retrieve a payment intent", func() error {
+			return c.call(ctx, "retrieve_payment_intent", func() error {
+				_, err := c.api.V1PaymentIntents.Retrieve(ctx, "pi_contract", nil)
+				return err
+			})
+		}},
 		{"poll events", func() error { _, _, err := c.Poll(ctx, strconv.FormatInt(time.Now().Unix(), 10)); return err }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

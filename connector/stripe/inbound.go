@@ -95,18 +95,20 @@ func (c *Connector) Decode(ev *tandem.InboundEvent) (*tandem.RemoteChange, bool,
 		if err := json.Unmarshal(e.Data.Object, &inv); err != nil {
 			return nil, false, fmt.Errorf("stripe: decode invoice of event %s: %w", ev.ID, err)
 		}
-		if inv.Lines != nil && inv.Lines.HasMore {
-			// The event holds only the first lines: have the engine read
-			// the whole invoice (Fetch) rather than apply part of it.
-			return &tandem.RemoteChange{Kind: tandem.KindInvoice, RemoteID: inv.ID, Nudge: true,
-				At: time.Unix(e.Created, 0)}, true, nil
-		}
 		var lines []*stripego.InvoiceLineItem
 		if inv.Lines != nil {
 			lines = inv.Lines.Data
 		}
+		s := stateOfStripe(&inv, lines)
+		if (inv.Lines != nil && inv.Lines.HasMore) || s.failed() {
+			// The event holds only the first lines, or not why a payment
+			// failed: have the engine read the whole invoice (Fetch)
+			// rather than apply part of it.
+			return &tandem.RemoteChange{Kind: tandem.KindInvoice, RemoteID: inv.ID, Nudge: true,
+				At: time.Unix(e.Created, 0)}, true, nil
+		}
 		var err error
-		if ch, err = invoiceChange(&inv, lines, e.Created); err != nil {
+		if ch, err = invoiceChange(&inv, s, e.Created); err != nil {
 			return nil, false, err
 		}
 	default:
@@ -128,7 +130,7 @@ func (c *Connector) Fetch(ctx context.Context, kind tandem.Kind, remoteID string
 		if err != nil {
 			return nil, err
 		}
-		return invoiceChange(inv, lines, time.Now().Unix())
+		return c.readInvoiceChange(ctx, inv, lines, time.Now().Unix())
 	default:
 		return nil, notSynced(kind)
 	}
@@ -171,9 +173,22 @@ func (c *Connector) Snapshot(kind tandem.Kind, base []byte) (tandem.Fields, erro
 	return tandem.Fields{}, fmt.Errorf("stripe: %s records are not synced", kind)
 }
 
-// invoiceChange is a Stripe invoice with all its lines as a remote change
-// at watermark.
-func invoiceChange(inv *stripego.Invoice, lines []*stripego.InvoiceLineItem, watermark int64) (*tandem.RemoteChange, error) {
+// readInvoiceChange is a Stripe invoice with all its lines as a remote
+// change at watermark, with why its last payment failed if it did.
+func (c *Connector) readInvoiceChange(ctx context.Context, inv *stripego.Invoice, lines []*stripego.InvoiceLineItem,
+	watermark int64) (*tandem.RemoteChange, error) {
+	s := stateOfStripe(inv, lines)
+	if !inv.Deleted {
+		if err := c.readFailure(ctx, inv.ID, s); err != nil {
+			return nil, err
+		}
+	}
+	return invoiceChange(inv, s, watermark)
+}
+
+// invoiceChange is a Stripe invoice, read as s, as a remote change at
+// watermark.
+func invoiceChange(inv *stripego.Invoice, s *invoiceState, watermark int64) (*tandem.RemoteChange, error) {
 	if inv.ID == "" {
 		return nil, errors.New("stripe: invoice without id")
 	}
@@ -181,7 +196,6 @@ func invoiceChange(inv *stripego.Invoice, lines []*stripego.InvoiceLineItem, wat
 	if inv.Deleted && inv.Customer == nil {
 		return ch, nil // only its id is known
 	}
-	s := stateOfStripe(inv, lines)
 	base, err := json.Marshal(s)
 	if err != nil {
 		return nil, err
@@ -253,7 +267,7 @@ func (c *Connector) listInvoices(ctx context.Context, cursor string) ([]*tandem.
 		if err != nil {
 			return nil, err
 		}
-		return invoiceChange(inv, lines, now)
+		return c.readInvoiceChange(ctx, inv, lines, now)
 	})
 }
 

@@ -35,6 +35,15 @@ type invoiceState struct {
 	AmountRemaining  int64                `json:"amount_remaining"`
 	PaymentFailure   string               `json:"payment_failure"`
 	Lines            []lineState          `json:"lines"`
+	// attempts counts the payment attempts (not in the base).
+	attempts int64
+}
+
+// failed reports whether the invoice's last payment attempt failed: an
+// invoice still open or uncollectible after one was not paid by it.
+func (s *invoiceState) failed() bool {
+	unpaid := s.Status == tandem.InvoiceOpen || s.Status == tandem.InvoiceUncollectible
+	return unpaid && s.attempts > 0
 }
 
 // lineState is one line of an invoice and the invoice item behind it.
@@ -83,13 +92,14 @@ func dueDate(inv *tandem.Invoice) int64 {
 }
 
 // stateOfStripe reads an invoice as Stripe answers it, with all its lines
-// (lines: the invoice's embedded list is only the first page).
+// (lines: the invoice's embedded list is only the first page). Why a
+// payment failed is not on the invoice: see readFailure.
 func stateOfStripe(inv *stripego.Invoice, lines []*stripego.InvoiceLineItem) *invoiceState {
 	s := &invoiceState{Currency: string(inv.Currency), Description: inv.Description, DueDate: inv.DueDate,
 		Metadata: map[string]string{}, TandemID: inv.Metadata[MetadataKey], Status: tandem.InvoiceStatus(inv.Status),
 		Number: inv.Number, HostedInvoiceURL: inv.HostedInvoiceURL, Subtotal: inv.Subtotal, Total: inv.Total,
 		AmountDue: inv.AmountDue, AmountPaid: inv.AmountPaid, AmountRemaining: inv.AmountRemaining,
-		PaymentFailure: paymentFailure(inv), Lines: []lineState{}}
+		Lines: []lineState{}, attempts: inv.AttemptCount}
 	for k, v := range inv.Metadata {
 		if k != MetadataKey {
 			s.Metadata[k] = v
@@ -109,16 +119,46 @@ func stateOfStripe(inv *stripego.Invoice, lines []*stripego.InvoiceLineItem) *in
 	return s
 }
 
-// paymentFailure says why the invoice's last payment attempt failed, as
-// far as the invoice itself tells: an invoice that is still open or
-// uncollectible after an attempt was not paid by it. The decline reason
-// is on the attempt's PaymentIntent, which Tandem does not read yet.
-func paymentFailure(inv *stripego.Invoice) string {
-	unpaid := inv.Status == stripego.InvoiceStatusOpen || inv.Status == stripego.InvoiceStatusUncollectible
-	if !unpaid || inv.AttemptCount == 0 {
-		return ""
+// readFailure sets s.PaymentFailure, when the invoice's last payment
+// attempt failed, to why: at this API version the invoice does not name
+// the attempt's PaymentIntent; its newest invoice payment does, and the
+// PaymentIntent's last_payment_error says why.
+func (c *Connector) readFailure(ctx context.Context, invoiceID string, s *invoiceState) error {
+	if !s.failed() || s.PaymentFailure != "" {
+		return nil
 	}
-	return fmt.Sprintf("payment attempt %d failed", inv.AttemptCount)
+	s.PaymentFailure = fmt.Sprintf("payment attempt %d failed", s.attempts) // when Stripe tells no more
+	params := &stripego.InvoicePaymentListParams{Invoice: stripego.String(invoiceID)}
+	params.Limit = stripego.Int64(1) // newest first
+	var payments *stripego.V1List[*stripego.InvoicePayment]
+	if err := c.call(ctx, "list_invoice_payments", func() error {
+		payments = c.api.V1InvoicePayments.List(ctx, params)
+		return payments.Err()
+	}); err != nil {
+		return err
+	}
+	if len(payments.Data()) == 0 {
+		return nil
+	}
+	pay := payments.Data()[0].Payment
+	if pay == nil || pay.PaymentIntent == nil || pay.PaymentIntent.ID == "" {
+		return nil
+	}
+	var pi *stripego.PaymentIntent
+	if err := c.call(ctx, "retrieve_payment_intent", func() (err error) {
+		pi, err = c.api.V1PaymentIntents.Retrieve(ctx, pay.PaymentIntent.ID, nil)
+		return err
+	}); err != nil {
+		return err
+	}
+	if e := pi.LastPaymentError; e != nil && e.Msg != "" {
+		code := string(e.Code)
+		if e.DeclineCode != "" {
+			code += "/" + string(e.DeclineCode)
+		}
+		s.PaymentFailure = fmt.Sprintf("%s (%s)", e.Msg, code)
+	}
+	return nil
 }
 
 // invoiceIntent is what an invoice push saves before its first write: the
@@ -214,6 +254,9 @@ func (c *Connector) pushInvoice(ctx context.Context, req *tandem.PushRequest) (*
 		if err := p.reload(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := c.readFailure(ctx, p.remoteID, p.state); err != nil {
+		return nil, err
 	}
 	b, err := json.Marshal(p.state)
 	if err != nil {
@@ -522,6 +565,13 @@ func (p *invoicePush) advance(ctx context.Context, want tandem.InvoiceStatus) er
 			}
 			return err
 		}, func() bool { return p.state.Status != from })
+		if err != nil && class(err) == tandem.Permanent {
+			// Refused: if Stripe moved the invoice meanwhile (the base was
+			// older news), go on from where it is.
+			if rerr := p.reload(ctx); rerr == nil && p.state.Status != from {
+				continue
+			}
+		}
 		if err != nil {
 			return err
 		}

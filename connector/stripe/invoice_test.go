@@ -468,7 +468,7 @@ func TestFetchAndListInvoice(t *testing.T) {
 	}
 	if ch.LocalID != f.rec.Ref.ID || ch.CustomerRemoteID != f.customer.RemoteID || ch.Deleted ||
 		len(ch.Invoice.Lines) != 12 || ch.Invoice.Status != tandem.InvoiceOpen ||
-		ch.Invoice.PaymentFailure != "payment attempt 1 failed" {
+		ch.Invoice.PaymentFailure != "Your card has insufficient funds. (card_declined/insufficient_funds)" {
 		t.Fatalf("fetched %+v, invoice %+v", ch, ch.Invoice)
 	}
 	snap, err := f.c.Snapshot(tandem.KindInvoice, ch.Base)
@@ -479,12 +479,28 @@ func TestFetchAndListInvoice(t *testing.T) {
 		t.Fatalf("base does not round-trip (-change +snapshot):\n%s", diff)
 	}
 
+	// A push reads the reason too, into the base.
+	f.edit(func(inv *tandem.Invoice) { inv.Status = tandem.InvoiceOpen })
+	f.mustPush()
+	if snap, err := f.c.Snapshot(tandem.KindInvoice, f.link.Base); err != nil || snap.Invoice.PaymentFailure != ch.Invoice.PaymentFailure {
+		t.Fatalf("base after a push: %+v, %v; want the payment failure", snap.Invoice, err)
+	}
+
 	page, next, err := f.c.List(context.Background(), tandem.KindInvoice, "")
 	if err != nil || next != "" || len(page) != 1 {
 		t.Fatalf("List: %d changes, next %q, %v", len(page), next, err)
 	}
 	if diff := cmp.Diff(ch, page[0], cmpopts.IgnoreFields(tandem.RemoteChange{}, "Watermark")); diff != "" {
 		t.Fatalf("listed (-fetched +listed):\n%s", diff)
+	}
+
+	// Paid at the next attempt: no failure any more.
+	if _, err := f.em.Dashboard().ChargeInvoice(f.link.RemoteID); err != nil {
+		t.Fatal(err)
+	}
+	if ch, err = f.c.Fetch(context.Background(), tandem.KindInvoice, f.link.RemoteID); err != nil ||
+		ch.Invoice.Status != tandem.InvoicePaid || ch.Invoice.PaymentFailure != "" {
+		t.Fatalf("fetched after the charge: %+v, %v", ch.Invoice, err)
 	}
 
 	other := newInvoiceFixture(t, &tandem.Invoice{Currency: "eur"})
