@@ -193,32 +193,8 @@ func (c *Connector) pushInvoice(ctx context.Context, req *tandem.PushRequest) (*
 		return nil, &tandem.ProviderError{Class: tandem.Retry, Err: fmt.Errorf("stripe: the invoice's customer is not in Stripe yet")}
 	}
 	p := &invoicePush{c: c, req: req, customer: req.CustomerLink.RemoteID, remoteID: link.RemoteID}
-	if len(link.Intent) > 0 {
-		if err := json.Unmarshal(link.Intent, &p.intent); err != nil {
-			return nil, &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("stripe: decode intent: %w", err)}
-		}
-	}
-	switch {
-	case len(link.Intent) > 0:
-		// An earlier push did not finish: finish its create, then trust
-		// only what Stripe holds now.
-		if err := p.finishCreate(ctx); err != nil {
-			return nil, err
-		}
-		if p.remoteID != "" {
-			if err := p.reload(ctx); err != nil {
-				return nil, err
-			}
-		}
-	case len(link.Base) > 0:
-		p.state = new(invoiceState)
-		if err := json.Unmarshal(link.Base, p.state); err != nil {
-			return nil, &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("stripe: decode base: %w", err)}
-		}
-	case p.remoteID != "":
-		if err := p.reload(ctx); err != nil {
-			return nil, err
-		}
+	if err := p.load(ctx); err != nil {
+		return nil, err
 	}
 	switch {
 	case rec.Deleted && p.remoteID == "":
@@ -263,6 +239,34 @@ func (c *Connector) pushInvoice(ctx context.Context, req *tandem.PushRequest) (*
 		return nil, err
 	}
 	return &tandem.PushResult{RemoteID: p.remoteID, Base: b}, nil
+}
+
+// load finds out what Stripe holds before the push writes: the link's
+// base, or, after a push that did not finish (its intent is on the link),
+// the invoice as Stripe has it now, once that push's create is finished.
+func (p *invoicePush) load(ctx context.Context) error {
+	link := p.req.Link
+	switch {
+	case len(link.Intent) > 0:
+		if err := json.Unmarshal(link.Intent, &p.intent); err != nil {
+			return &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("stripe: decode intent: %w", err)}
+		}
+		if err := p.finishCreate(ctx); err != nil {
+			return err
+		}
+		if p.remoteID == "" {
+			return nil
+		}
+	case len(link.Base) > 0:
+		p.state = new(invoiceState)
+		if err := json.Unmarshal(link.Base, p.state); err != nil {
+			return &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("stripe: decode base: %w", err)}
+		}
+		return nil
+	case p.remoteID == "":
+		return nil
+	}
+	return p.reload(ctx)
 }
 
 // frozen is the failure of an edit to what finalization froze in Stripe

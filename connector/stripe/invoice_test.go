@@ -383,21 +383,43 @@ func (l *lossyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // TestPushInvoiceUnknownOutcome loses the answer to each write of a push
 // in turn, as a crash there would, and pushes again with a new connector,
 // as after a restart: the invoice exists once, each line once, and the
-// lifecycle went through once.
+// lifecycle went through once; also when the draft changed before the
+// retry.
 func TestPushInvoiceUnknownOutcome(t *testing.T) {
-	const writes = 5 // create, three items, finalize
-	for n := int64(1); n <= writes; n++ {
-		f := newInvoiceFixture(t, &tandem.Invoice{Currency: "eur", Status: tandem.InvoiceOpen,
-			Lines: []tandem.InvoiceLine{consulting, travel, hosting}})
-		lossy, _ := newObservedConnector(t, f.url, &http.Client{Transport: &lossyTransport{n: n}})
-		if err := f.push(lossy); class(err) != tandem.Retry {
-			t.Fatalf("write %d lost: %v, want a retry", n, err)
-		}
-		if f.link.Intent == nil {
-			t.Fatalf("write %d lost: no intent saved", n)
-		}
-		f.mustPush()
-		f.assertOnce(n)
+	for _, tc := range []struct {
+		name   string
+		status tandem.InvoiceStatus
+		writes int64
+		change func(*tandem.Invoice) // before the retry; nil for none
+	}{
+		{"finalized before its first push", tandem.InvoiceOpen, 5, nil}, // create, three items, finalize
+		{"draft changed before the retry", tandem.InvoiceDraft, 4, func(inv *tandem.Invoice) {
+			inv.Description = "changed meanwhile"
+			inv.Lines = []tandem.InvoiceLine{travel, consulting}
+			inv.Status = tandem.InvoiceOpen
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for n := int64(1); n <= tc.writes; n++ {
+				f := newInvoiceFixture(t, &tandem.Invoice{Currency: "eur", Status: tc.status,
+					Lines: []tandem.InvoiceLine{consulting, travel, hosting}})
+				lossy, _ := newObservedConnector(t, f.url, &http.Client{Transport: &lossyTransport{n: n}})
+				if err := f.push(lossy); class(err) != tandem.Retry {
+					t.Fatalf("write %d lost: %v, want a retry", n, err)
+				}
+				if f.link.Intent == nil {
+					t.Fatalf("write %d lost: no intent saved", n)
+				}
+				if tc.change != nil {
+					f.edit(tc.change)
+				}
+				f.mustPush()
+				f.assertOnce(n)
+				if got := f.stripe().Description; got != f.rec.Invoice.Description {
+					t.Fatalf("write %d lost: description %q, want %q", n, got, f.rec.Invoice.Description)
+				}
+			}
+		})
 	}
 }
 

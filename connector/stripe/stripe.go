@@ -8,7 +8,9 @@
 // replay instead of writing twice. A create first saves its key and
 // parameters as the push's intent: a retry whose first attempt had an
 // unknown outcome replays that same create, even if the record changed
-// meanwhile, and never creates a second Stripe customer.
+// meanwhile, and never creates a second Stripe customer. An invoice push
+// saves its intent the same way, then, when retried, works from what
+// Stripe holds (the invoice and its items), so that no line is added twice.
 package stripe
 
 import (
