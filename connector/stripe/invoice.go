@@ -172,6 +172,9 @@ type invoiceIntent struct {
 	Create   invoiceCreateArgs `json:"create"`
 	Since    int64             `json:"since"` // unix seconds
 	RemoteID string            `json:"remote_id,omitempty"`
+	// Replaces is the draft the create replaces (Stripe cannot change an
+	// invoice's currency), deleted once the new one exists.
+	Replaces string `json:"replaces,omitempty"`
 }
 
 // invoiceCreateArgs are the parameters of an invoice create.
@@ -200,7 +203,7 @@ func (c *Connector) pushInvoice(ctx context.Context, req *tandem.PushRequest) (*
 	case rec.Deleted && p.remoteID == "":
 		return &tandem.PushResult{}, nil // it never reached Stripe
 	case rec.Deleted:
-		if err := p.delete(ctx); err != nil {
+		if err := p.deleteInvoice(ctx, p.remoteID, "delete"); err != nil {
 			return nil, err
 		}
 		return &tandem.PushResult{RemoteID: p.remoteID}, nil
@@ -208,13 +211,18 @@ func (c *Connector) pushInvoice(ctx context.Context, req *tandem.PushRequest) (*
 		return nil, &tandem.ProviderError{Class: tandem.Permanent,
 			Err: fmt.Errorf("stripe: invoice %s was deleted in Stripe", p.remoteID)}
 	}
-	if p.remoteID == "" {
-		p.intent = invoiceIntent{Key: idempotencyKey(rec.Ref, "create", rec.Version), Customer: p.customer,
-			Create: createArgs(want), Since: time.Now().Add(-time.Minute).Unix()}
-		if err := p.finishCreate(ctx); err != nil {
-			return nil, err
-		}
-	} else if err := p.save(ctx); err != nil { // edits follow: a retry must read Stripe first
+	var err error
+	switch {
+	case p.remoteID == "":
+		err = p.create(ctx, "")
+	case p.state.Status == tandem.InvoiceDraft && p.state.Currency != want.Currency:
+		// Stripe cannot change an invoice's currency: a new draft
+		// replaces the one it holds.
+		err = p.create(ctx, p.remoteID)
+	default:
+		err = p.save(ctx) // edits follow: a retry must read Stripe first
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := p.updateDetails(ctx, want); err != nil {
@@ -251,7 +259,13 @@ func (p *invoicePush) load(ctx context.Context) error {
 		if err := json.Unmarshal(link.Intent, &p.intent); err != nil {
 			return &tandem.ProviderError{Class: tandem.Permanent, Err: fmt.Errorf("stripe: decode intent: %w", err)}
 		}
+		if p.intent.Replaces != "" {
+			p.remoteID = "" // the invoice is the replacement the intent names, if made
+		}
 		if err := p.finishCreate(ctx); err != nil {
+			return err
+		}
+		if err := p.dropReplaced(ctx); err != nil {
 			return err
 		}
 		if p.remoteID == "" {
@@ -310,6 +324,26 @@ func (p *invoicePush) save(ctx context.Context) error {
 		return fmt.Errorf("stripe: save intent: %w", err)
 	}
 	return nil
+}
+
+// create makes a new draft of the record, which replaces the draft
+// replaces unless that is "".
+func (p *invoicePush) create(ctx context.Context, replaces string) error {
+	p.intent = invoiceIntent{Key: p.key("create"), Customer: p.customer, Create: createArgs(p.req.Record.Invoice),
+		Since: time.Now().Add(-time.Minute).Unix(), Replaces: replaces}
+	p.remoteID = ""
+	if err := p.finishCreate(ctx); err != nil {
+		return err
+	}
+	return p.dropReplaced(ctx)
+}
+
+// dropReplaced deletes the draft the intent's create replaced, if any.
+func (p *invoicePush) dropReplaced(ctx context.Context) error {
+	if p.intent.Replaces == "" || p.remoteID == "" {
+		return nil
+	}
+	return p.deleteInvoice(ctx, p.intent.Replaces, "replace")
 }
 
 // finishCreate makes the draft the intent describes, unless the intent
@@ -393,11 +427,8 @@ func (p *invoicePush) updateDetails(ctx context.Context, want *tandem.Invoice) e
 	if s.sameDetails(want) {
 		return nil
 	}
-	if want.Currency != s.Currency {
-		return &tandem.ProviderError{Class: tandem.Permanent,
-			Err: fmt.Errorf("stripe: the currency of invoice %s cannot change from %s to %s", p.remoteID, s.Currency, want.Currency)}
-	}
-	if s.Status != tandem.InvoiceDraft && (want.Description != s.Description || dueDate(want) != s.DueDate) {
+	if s.Status != tandem.InvoiceDraft &&
+		(want.Currency != s.Currency || want.Description != s.Description || dueDate(want) != s.DueDate) {
 		return p.frozen()
 	}
 	params := &stripego.InvoiceUpdateParams{}
@@ -625,14 +656,15 @@ func (p *invoicePush) write(ctx context.Context, op, key string, send func(key s
 	return p.c.call(ctx, op, func() error { return send(key) })
 }
 
-// delete deletes the draft; one already gone is fine. Stripe refuses to
-// delete a finalized invoice, with its message.
-func (p *invoicePush) delete(ctx context.Context) error {
+// deleteInvoice deletes the draft id, as operation op of the push; one
+// already gone is fine. Stripe refuses to delete a finalized invoice, with
+// its message.
+func (p *invoicePush) deleteInvoice(ctx context.Context, id, op string) error {
 	params := &stripego.InvoiceDeleteParams{}
-	params.SetIdempotencyKey(p.key("delete"))
+	params.SetIdempotencyKey(p.key(op))
 	var raw error
 	err := p.c.call(ctx, "delete_invoice", func() error {
-		_, raw = p.c.api.V1Invoices.Delete(ctx, p.remoteID, params)
+		_, raw = p.c.api.V1Invoices.Delete(ctx, id, params)
 		return raw
 	})
 	if err != nil && isMissing(raw) {

@@ -423,6 +423,43 @@ func TestPushInvoiceUnknownOutcome(t *testing.T) {
 	}
 }
 
+// TestPushInvoiceCurrencyChange: Stripe cannot change an invoice's
+// currency, so a new draft replaces the old one, which is deleted; also
+// when the answer to any write of that push is lost.
+func TestPushInvoiceCurrencyChange(t *testing.T) {
+	const writes = 4 // create, two items, delete the old draft
+	for n := int64(0); n <= writes; n++ {
+		f := newInvoiceFixture(t, &tandem.Invoice{Currency: "eur", Lines: []tandem.InvoiceLine{consulting, travel}})
+		f.mustPush()
+		old := f.link.RemoteID
+		f.edit(func(inv *tandem.Invoice) { inv.Currency = "usd" })
+		if n > 0 {
+			lossy, _ := newObservedConnector(t, f.url, &http.Client{Transport: &lossyTransport{n: n}})
+			if err := f.push(lossy); class(err) != tandem.Retry {
+				t.Fatalf("write %d lost: %v, want a retry", n, err)
+			}
+		}
+		f.mustPush()
+		if f.link.RemoteID == old {
+			t.Fatal("the draft kept its Stripe invoice")
+		}
+		if inv, _ := f.em.Invoice(old); !inv.Deleted {
+			t.Fatalf("write %d lost: the old draft is still in Stripe", n)
+		}
+		live := 0
+		for _, inv := range f.em.Invoices() {
+			if !inv.Deleted {
+				live++
+			}
+		}
+		if live != 1 || f.stripe().Currency != "usd" {
+			t.Fatalf("write %d lost: %d live invoices, currency %s", n, live, f.stripe().Currency)
+		}
+		f.wantLines(withAmount(consulting), withAmount(travel))
+		f.wantBase()
+	}
+}
+
 // TestPushInvoiceAmbiguous: Stripe makes each change and answers 500 (and
 // replays the 500 for its key): the connector finds out what happened and
 // finishes in one push.
