@@ -115,7 +115,7 @@ func TestContractInvoice(t *testing.T) {
 		{"delete an item", func() error { return step(draft()).removeLine(ctx, 0) }},
 		{"delete the draft", func() error { return step(draft()).deleteInvoice(ctx, "in_contract", "delete") }},
 		{"list invoices created since", func() error {
-			_, err := c.findInvoice(ctx, "cus_contract", ref.ID, time.Now().Add(-time.Hour).Unix())
+			_, err := c.findInvoice(ctx, "cus_contract", ref.ID, time.Now().Add(-time.Hour).Unix(), "")
 			return err
 		}},
 		{"list invoices", func() error { _, _, err := c.List(ctx, tandem.KindInvoice, "in_contract"); return err }},

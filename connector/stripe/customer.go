@@ -205,13 +205,30 @@ func (c *Connector) update(ctx context.Context, id, key string, base *fields, wa
 
 // deleteCustomer deletes a Stripe customer; one already gone is fine.
 func (c *Connector) deleteCustomer(ctx context.Context, id, key string) error {
-	params := &stripego.CustomerDeleteParams{}
-	params.SetIdempotencyKey(key)
-	var raw error
-	err := c.call(ctx, "delete", func() error {
-		_, raw = c.api.V1Customers.Delete(ctx, id, params)
-		return raw
+	return c.remove(ctx, "delete", key, func(key string) error {
+		params := &stripego.CustomerDeleteParams{}
+		params.SetIdempotencyKey(key)
+		_, err := c.api.V1Customers.Delete(ctx, id, params)
+		return err
 	})
+}
+
+// remove makes one delete under key, named op for the observer: an object
+// already gone is fine. After an unknown outcome it deletes again under a
+// fresh key (Stripe replays the failure for the first), which finds the
+// object gone or deletes it.
+func (c *Connector) remove(ctx context.Context, op, key string, del func(key string) error) error {
+	var raw error
+	send := func(key string) error {
+		return c.call(ctx, op, func() error {
+			raw = del(key)
+			return raw
+		})
+	}
+	err := send(key)
+	if class(err) == tandem.Ambiguous {
+		err = send(freshKey(key))
+	}
 	if err != nil && isMissing(raw) {
 		return nil
 	}

@@ -375,7 +375,7 @@ func (p *invoicePush) finishCreate(ctx context.Context) error {
 		if class(err) != tandem.Ambiguous || attempt > 0 {
 			return err
 		}
-		id, ferr := p.c.findInvoice(ctx, p.customer, p.req.Record.Ref.ID, p.intent.Since)
+		id, ferr := p.c.findInvoice(ctx, p.customer, p.req.Record.Ref.ID, p.intent.Since, p.intent.Replaces)
 		switch {
 		case ferr != nil:
 			return err
@@ -538,14 +538,13 @@ func (p *invoicePush) changeLine(ctx context.Context, i int, line tandem.Invoice
 }
 
 func (p *invoicePush) removeLine(ctx context.Context, i int) error {
-	params := &stripego.InvoiceItemDeleteParams{}
-	params.SetIdempotencyKey(p.lineKey("delete", i))
-	var raw error
-	err := p.c.call(ctx, "delete_invoice_item", func() error {
-		_, raw = p.c.api.V1InvoiceItems.Delete(ctx, p.state.Lines[i].ItemID, params)
-		return raw
+	err := p.c.remove(ctx, "delete_invoice_item", p.lineKey("delete", i), func(key string) error {
+		params := &stripego.InvoiceItemDeleteParams{}
+		params.SetIdempotencyKey(key)
+		_, err := p.c.api.V1InvoiceItems.Delete(ctx, p.state.Lines[i].ItemID, params)
+		return err
 	})
-	if err != nil && !isMissing(raw) {
+	if err != nil {
 		return err
 	}
 	p.state.Lines, p.stale = p.state.Lines[:i], true
@@ -660,27 +659,28 @@ func (p *invoicePush) write(ctx context.Context, op, key string, send func(key s
 // already gone is fine. Stripe refuses to delete a finalized invoice, with
 // its message.
 func (p *invoicePush) deleteInvoice(ctx context.Context, id, op string) error {
-	params := &stripego.InvoiceDeleteParams{}
-	params.SetIdempotencyKey(p.key(op))
-	var raw error
-	err := p.c.call(ctx, "delete_invoice", func() error {
-		_, raw = p.c.api.V1Invoices.Delete(ctx, id, params)
-		return raw
+	return p.c.remove(ctx, "delete_invoice", p.key(op), func(key string) error {
+		params := &stripego.InvoiceDeleteParams{}
+		params.SetIdempotencyKey(key)
+		_, err := p.c.api.V1Invoices.Delete(ctx, id, params)
+		return err
 	})
-	if err != nil && isMissing(raw) {
-		return nil
-	}
-	return err
 }
 
 // findInvoice returns the customer's Stripe invoice created since the
-// given time whose metadata names localID, "" if there is none.
-func (c *Connector) findInvoice(ctx context.Context, customer, localID string, since int64) (string, error) {
+// given time whose metadata names localID, other than the draft it
+// replaces, "" if there is none.
+func (c *Connector) findInvoice(ctx context.Context, customer, localID string, since int64, replaces string) (string, error) {
 	params := &stripego.InvoiceListParams{Customer: stripego.String(customer),
 		CreatedRange: &stripego.RangeQueryParams{GreaterThanOrEqual: since}}
 	params.Limit = stripego.Int64(pageSize)
 	return findTagged(ctx, c, "list_invoices", c.api.V1Invoices.List(ctx, params).All(ctx), localID,
-		func(inv *stripego.Invoice) (string, string) { return inv.ID, inv.Metadata[MetadataKey] })
+		func(inv *stripego.Invoice) (string, string) {
+			if inv.ID == replaces {
+				return inv.ID, ""
+			}
+			return inv.ID, inv.Metadata[MetadataKey]
+		})
 }
 
 // retrieveInvoice reads an invoice and all its lines; a deleted one comes

@@ -460,6 +460,42 @@ func TestPushInvoiceCurrencyChange(t *testing.T) {
 	}
 }
 
+// TestPushInvoiceEditsAmbiguous: Stripe makes each change and answers 500
+// (and replays the 500 for its key). The draft a new one replaces carries
+// the same tandem_id, and is never taken for the new one when the create's
+// outcome is unknown; edits and deletes find out what happened too.
+func TestPushInvoiceEditsAmbiguous(t *testing.T) {
+	f := newInvoiceFixture(t, &tandem.Invoice{Currency: "eur", Lines: []tandem.InvoiceLine{consulting}})
+	f.mustPush()
+	old := f.link.RemoteID
+	f.edit(func(inv *tandem.Invoice) { inv.Currency = "usd" })
+	if err := f.em.SetFaults(emulator.Faults{FailAfterApply: emulator.Chance{Every: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPush()
+	if f.link.RemoteID == old || f.stripe().Currency != "usd" {
+		t.Fatalf("invoice %s in %s, want a new one in usd", f.link.RemoteID, f.stripe().Currency)
+	}
+	f.wantLines(withAmount(consulting))
+
+	// Every kind of edit, and the delete, settle their unknown outcomes too.
+	changed := consulting
+	changed.Quantity = 7
+	f.edit(func(inv *tandem.Invoice) { inv.Lines = []tandem.InvoiceLine{changed, travel, hosting} })
+	f.mustPush()
+	f.wantLines(withAmount(changed), withAmount(travel), withAmount(hosting))
+	f.edit(func(inv *tandem.Invoice) { inv.Description, inv.Lines = "shorter", []tandem.InvoiceLine{travel} })
+	f.mustPush()
+	f.wantLines(withAmount(travel))
+	f.wantBase()
+	f.edit(func(*tandem.Invoice) {})
+	f.rec.Deleted = true
+	f.mustPush()
+	if inv, _ := f.em.Invoice(f.link.RemoteID); !inv.Deleted {
+		t.Fatal("the draft is still in Stripe")
+	}
+}
+
 // TestPushInvoiceAmbiguous: Stripe makes each change and answers 500 (and
 // replays the 500 for its key): the connector finds out what happened and
 // finishes in one push.
