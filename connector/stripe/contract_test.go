@@ -7,9 +7,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	stripego "github.com/stripe/stripe-go/v86"
 
 	"github.com/tandemsync/tandem"
 )
@@ -63,6 +66,93 @@ func TestContract(t *testing.T) {
 			t.Fatalf("stripe-mock refused: %v", err)
 		}
 	})
+}
+
+// TestContractInvoice sends every invoice request the connector makes to
+// stripe-mock: each push step on its own, since stripe-mock's answers are
+// fixtures, not the invoice the steps before made.
+func TestContractInvoice(t *testing.T) {
+	c := newTestConnector(t, startStripeMock(t))
+	ctx := context.Background()
+	ref := tandem.Ref{Kind: tandem.KindInvoice, ID: "tdmi_contract"}
+	due := time.Now().AddDate(0, 1, 0).UTC().Truncate(24 * time.Hour)
+	inv := &tandem.Invoice{ID: ref.ID, CustomerID: "tdmc_contract", Currency: "eur", Description: "October",
+		DueDate: due, Metadata: map[string]string{"po": "4711"},
+		Lines: []tandem.InvoiceLine{{Description: "Consulting", Quantity: 3, UnitAmount: 12_500}}}
+	// step is a push in the middle of its work: Stripe holds state.
+	step := func(state *invoiceState) *invoicePush {
+		req := &tandem.PushRequest{Record: &tandem.Record{Ref: ref, Version: 2, Fields: tandem.Fields{Invoice: inv}},
+			Link: &tandem.Link{}, SaveIntent: func(context.Context, []byte) error { return nil }}
+		return &invoicePush{c: c, req: req, customer: "cus_contract", remoteID: "in_contract", state: state}
+	}
+	draft := func() *invoiceState {
+		return &invoiceState{Currency: "eur", Description: "September", Metadata: map[string]string{"old": "x"},
+			Status: tandem.InvoiceDraft, Lines: []lineState{{ItemID: "ii_contract", InvoiceLine: tandem.InvoiceLine{
+				Description: "Travel", Quantity: 1, UnitAmount: 4_250}}}}
+	}
+	withDue := draft()
+	withDue.DueDate = due.Unix()
+	noDue := *inv
+	noDue.DueDate = time.Time{}
+	for _, tc := range []struct {
+		name string
+		run  func() error
+	}{
+		{"create with a due date", func() error {
+			p := step(nil)
+			p.remoteID, p.intent = "", invoiceIntent{Key: p.key("create"), Customer: p.customer, Create: createArgs(inv)}
+			return p.finishCreate(ctx)
+		}},
+		{"create without a due date", func() error {
+			p := step(nil)
+			p.remoteID, p.intent = "", invoiceIntent{Key: p.key("create"), Customer: p.customer, Create: createArgs(&noDue)}
+			return p.finishCreate(ctx)
+		}},
+		{"update details with a due date", func() error { return step(draft()).updateDetails(ctx, inv) }},
+		{"update details without a due date", func() error { return step(withDue).updateDetails(ctx, &noDue) }},
+		{"add an item", func() error { return step(draft()).addLine(ctx, 1, inv.Lines[0]) }},
+		{"update an item", func() error { return step(draft()).changeLine(ctx, 0, inv.Lines[0]) }},
+		{"delete an item", func() error { return step(draft()).removeLine(ctx, 0) }},
+		{"delete the draft", func() error { return step(draft()).deleteInvoice(ctx, "in_contract", "delete") }},
+		{"list invoices created since", func() error {
+			_, err := c.findInvoice(ctx, "cus_contract", ref.ID, time.Now().Add(-time.Hour).Unix(), "")
+			return err
+		}},
+		{"list invoices", func() error { _, _, err := c.List(ctx, tandem.KindInvoice, "in_contract"); return err }},
+		{"retrieve", func() error { _, _, err := c.retrieveInvoice(ctx, "in_contract"); return err }},
+		{"list lines", func() error {
+			_, err := c.allLines(ctx, &stripego.Invoice{ID: "in_contract", Lines: &stripego.InvoiceLineItemList{
+				ListMeta: stripego.ListMeta{HasMore: true}}})
+			return err
+		}},
+		{"read why a payment failed", func() error {
+			return c.readFailure(ctx, "in_contract", &invoiceState{Status: tandem.InvoiceOpen, attempts: 1})
+		}},
+		{"retrieve a payment intent", func() error {
+			return c.call(ctx, "retrieve_payment_intent", func() error {
+				_, err := c.api.V1PaymentIntents.Retrieve(ctx, "pi_contract", nil)
+				return err
+			})
+		}},
+		{"poll events", func() error { _, _, err := c.Poll(ctx, strconv.FormatInt(time.Now().Unix(), 10)); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.run(); err != nil {
+				t.Fatalf("stripe-mock refused: %v", err)
+			}
+		})
+	}
+	for _, action := range []tandem.InvoiceAction{tandem.ActionFinalize, tandem.ActionPay, tandem.ActionVoid, tandem.ActionMarkUncollectible} {
+		t.Run(string(action), func(t *testing.T) {
+			p := step(draft())
+			if err := c.call(ctx, string(action), func() error {
+				_, err := p.lifecycle(ctx, action, p.key(string(action)))
+				return err
+			}); err != nil {
+				t.Fatalf("stripe-mock refused: %v", err)
+			}
+		})
+	}
 }
 
 // startStripeMock runs stripe-mock on free loopback ports for the test and

@@ -205,13 +205,30 @@ func (c *Connector) update(ctx context.Context, id, key string, base *fields, wa
 
 // deleteCustomer deletes a Stripe customer; one already gone is fine.
 func (c *Connector) deleteCustomer(ctx context.Context, id, key string) error {
-	params := &stripego.CustomerDeleteParams{}
-	params.SetIdempotencyKey(key)
-	var raw error
-	err := c.call(ctx, "delete", func() error {
-		_, raw = c.api.V1Customers.Delete(ctx, id, params)
-		return raw
+	return c.remove(ctx, "delete", key, func(key string) error {
+		params := &stripego.CustomerDeleteParams{}
+		params.SetIdempotencyKey(key)
+		_, err := c.api.V1Customers.Delete(ctx, id, params)
+		return err
 	})
+}
+
+// remove makes one delete under key, named op for the observer: an object
+// already gone is fine. After an unknown outcome it deletes again under a
+// fresh key (Stripe replays the failure for the first), which finds the
+// object gone or deletes it.
+func (c *Connector) remove(ctx context.Context, op, key string, del func(key string) error) error {
+	var raw error
+	send := func(key string) error {
+		return c.call(ctx, op, func() error {
+			raw = del(key)
+			return raw
+		})
+	}
+	err := send(key)
+	if class(err) == tandem.Ambiguous {
+		err = send(freshKey(key))
+	}
 	if err != nil && isMissing(raw) {
 		return nil
 	}
@@ -219,15 +236,23 @@ func (c *Connector) deleteCustomer(ctx context.Context, id, key string) error {
 }
 
 // findByTandemID returns the Stripe customer created since the given time
-// whose metadata names localID, "" if there is none. Lists are consistent
-// at once, unlike Stripe's search.
+// whose metadata names localID, "" if there is none.
 func (c *Connector) findByTandemID(ctx context.Context, localID string, since int64) (string, error) {
 	params := &stripego.CustomerListParams{CreatedRange: &stripego.RangeQueryParams{GreaterThanOrEqual: since}}
 	params.Limit = stripego.Int64(pageSize)
+	return findTagged(ctx, c, "list_customers", c.api.V1Customers.List(ctx, params).All(ctx), localID,
+		func(cust *stripego.Customer) (string, string) { return cust.ID, cust.Metadata[MetadataKey] })
+}
+
+// findTagged returns the id of the first listed object whose tandem_id is
+// localID, "" if there is none; tagOf reads an object's id and tandem_id.
+// Lists are consistent at once, unlike Stripe's search.
+func findTagged[T any](ctx context.Context, c *Connector, op string, objects stripego.Seq2[T, error], localID string,
+	tagOf func(T) (id, tandemID string)) (string, error) {
 	var found string
-	err := list(ctx, c, "list_customers", c.api.V1Customers.List(ctx, params).All(ctx), func(cust *stripego.Customer) bool {
-		if cust.Metadata[MetadataKey] == localID {
-			found = cust.ID
+	err := list(ctx, c, op, objects, func(obj T) bool {
+		if id, tag := tagOf(obj); tag == localID {
+			found = id
 		}
 		return found == ""
 	})
@@ -274,19 +299,30 @@ func setUpdateFields(p *stripego.CustomerUpdateParams, base *fields, want fields
 			p.Address = addressParams(want.Address)
 		}
 	}
-	for k, v := range want.Metadata {
-		if old, ok := base.Metadata[k]; !ok || old != v {
-			p.AddMetadata(k, v)
-		}
-	}
-	for k := range base.Metadata {
-		if _, ok := want.Metadata[k]; !ok {
-			p.AddMetadata(k, "")
-		}
+	for k, v := range metadataChanges(base.Metadata, want.Metadata) {
+		p.AddMetadata(k, v)
 	}
 	if all || want.TandemID != base.TandemID {
 		p.AddMetadata(MetadataKey, want.TandemID)
 	}
+}
+
+// metadataChanges are the metadata keys to send to turn base into want:
+// the new and changed ones, and the removed ones as "" (which unsets a key
+// in Stripe).
+func metadataChanges(base, want map[string]string) map[string]string {
+	changes := map[string]string{}
+	for k, v := range want {
+		if old, ok := base[k]; !ok || old != v {
+			changes[k] = v
+		}
+	}
+	for k := range base {
+		if _, ok := want[k]; !ok {
+			changes[k] = ""
+		}
+	}
+	return changes
 }
 
 func addressParams(a tandem.Address) *stripego.AddressParams {

@@ -153,7 +153,7 @@ func newTestConnector(t *testing.T, url string) *Connector {
 
 // newObservedConnector returns a connector to url (through httpClient,
 // when not nil) whose calls are recorded.
-func newObservedConnector(t *testing.T, url string, httpClient *http.Client) (*Connector, *callLog) {
+func newObservedConnector(t testing.TB, url string, httpClient *http.Client) (*Connector, *callLog) {
 	t.Helper()
 	calls := &callLog{}
 	c, err := New(Config{SecretKey: testKey, APIURL: url, RateLimit: 1000, HTTPClient: httpClient, Observer: calls})

@@ -105,3 +105,97 @@ func TestDecode(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeInvoice reads invoice events the emulator recorded at API
+// version 2026-08-26.dahlia, one of each type Tandem syncs.
+func TestDecodeInvoice(t *testing.T) {
+	c := newTestConnector(t, "http://127.0.0.1:1")
+	const (
+		customer  = "cus_NKbM0UAWjsWqZRmMYHixZJND"
+		dashboard = "in_oKwcXsi3RS36VZ4y7TMwIh6m"
+		failing   = "in_GTLCCpZmgngOMV5U3LlgMxhN"
+		ours      = "in_FXSObKF7YCgMIzGgjROiQOAZ"
+		at        = 1795655496
+	)
+	due := time.Unix(1797000000, 0).UTC()
+	consulting := tandem.InvoiceLine{Description: "Consulting", Quantity: 3, UnitAmount: 12_500, Amount: 37_500}
+	travel := tandem.InvoiceLine{Description: "Travel", Quantity: 1, UnitAmount: 4_250, Amount: 4_250}
+	hosting := []tandem.InvoiceLine{{Description: "Hosting", Quantity: 12, UnitAmount: 999, Amount: 11_988}}
+	// dashboardInvoice is the invoice made in the dashboard, in status s.
+	dashboardInvoice := func(s tandem.InvoiceStatus, paid int64) *tandem.Invoice {
+		inv := &tandem.Invoice{Currency: "eur", Description: "Dashboard invoice", DueDate: due,
+			Metadata: map[string]string{"team": "navy"}, Lines: []tandem.InvoiceLine{consulting, travel}, Status: s,
+			Subtotal: 41_750, Total: 41_750, AmountDue: 41_750, AmountPaid: paid, AmountRemaining: 41_750 - paid}
+		if s != tandem.InvoiceDraft {
+			inv.Number = "YHIXZJND-0001"
+			inv.HostedInvoiceURL = "https://invoice.stripe.com/i/acct_emulator/test_" + dashboard
+		}
+		return inv
+	}
+	voided := &tandem.Invoice{Currency: "eur", Metadata: map[string]string{}, Lines: hosting, Status: tandem.InvoiceVoid,
+		Number: "YHIXZJND-0002", HostedInvoiceURL: "https://invoice.stripe.com/i/acct_emulator/test_" + failing,
+		Subtotal: 11_988, Total: 11_988, AmountDue: 11_988, AmountRemaining: 11_988}
+	nudge := func(id string) *tandem.RemoteChange {
+		return &tandem.RemoteChange{Kind: tandem.KindInvoice, RemoteID: id, Nudge: true, At: time.Unix(at, 0)}
+	}
+	oursInvoice := func(lines ...tandem.InvoiceLine) *tandem.Invoice {
+		inv := &tandem.Invoice{Currency: "eur", Description: "Ours", Metadata: map[string]string{"po": "4711"},
+			Lines: append([]tandem.InvoiceLine{}, lines...), Status: tandem.InvoiceDraft}
+		for _, l := range lines {
+			inv.Subtotal += l.Amount
+		}
+		inv.Total, inv.AmountDue, inv.AmountRemaining = inv.Subtotal, inv.Subtotal, inv.Subtotal
+		return inv
+	}
+	change := func(id string, inv *tandem.Invoice) *tandem.RemoteChange {
+		return &tandem.RemoteChange{Kind: tandem.KindInvoice, RemoteID: id, CustomerRemoteID: customer,
+			Fields: tandem.Fields{Invoice: inv}, Watermark: at, At: time.Unix(at, 0)}
+	}
+	created := dashboardInvoice(tandem.InvoiceDraft, 0)
+	created.Lines = []tandem.InvoiceLine{}
+	created.Subtotal, created.Total, created.AmountDue, created.AmountRemaining = 0, 0, 0, 0
+	mine := func(ch *tandem.RemoteChange) *tandem.RemoteChange {
+		ch.LocalID, ch.Ours = "tdmi_testgeninvoiceevents", true
+		return ch
+	}
+	deleted := mine(change(ours, oursInvoice(consulting, travel)))
+	deleted.Deleted = true
+	for _, tc := range []struct {
+		file string
+		want *tandem.RemoteChange
+	}{
+		{"invoice.created.json", change(dashboard, created)},
+		{"invoice.created.ours.json", mine(change(ours, oursInvoice()))},
+		{"invoice.updated.ours.json", mine(change(ours, oursInvoice(consulting)))},
+		{"invoice.finalized.json", change(dashboard, dashboardInvoice(tandem.InvoiceOpen, 0))},
+		{"invoice.paid.json", change(dashboard, dashboardInvoice(tandem.InvoicePaid, 41_750))},
+		// Why the payment failed is on its PaymentIntent: the engine is
+		// told to fetch the invoice, which reads it.
+		{"invoice.payment_failed.json", nudge(failing)},
+		{"invoice.marked_uncollectible.json", nudge(failing)},
+		{"invoice.voided.json", change(failing, voided)},
+		{"invoice.deleted.ours.json", deleted},
+		// Ten of eleven lines: the engine is told to fetch the invoice.
+		{"invoice.updated.partial.json", nudge("in_ssY5VE9IoTNz9vzkLqb6rDmD")},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			got, ok, err := c.Decode(&tandem.InboundEvent{ID: tc.file, Payload: readEvent(t, tc.file)})
+			if err != nil || !ok {
+				t.Fatalf("Decode: ok %v, %v", ok, err)
+			}
+			if diff := cmp.Diff(tc.want, got, cmpopts.IgnoreFields(tandem.RemoteChange{}, "Base")); diff != "" {
+				t.Fatalf("change (-want +got):\n%s", diff)
+			}
+			if got.Nudge {
+				return
+			}
+			snap, err := c.Snapshot(tandem.KindInvoice, got.Base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got.Fields, snap); diff != "" {
+				t.Fatalf("base does not round-trip (-change +snapshot):\n%s", diff)
+			}
+		})
+	}
+}

@@ -19,10 +19,18 @@ const eventRetention = 30 * 24 * time.Hour
 // maxPollEvents bounds one poll; the next one continues.
 const maxPollEvents = 1000
 
-// customerEvents are the event types the poller reads.
-var customerEvents = []*string{
-	stripego.String("customer.created"), stripego.String("customer.updated"), stripego.String("customer.deleted"),
-}
+// customerEvents are the customer event types Tandem syncs.
+var customerEvents = []string{"customer.created", "customer.updated", "customer.deleted"}
+
+// polledEvents are the event types the poller reads: those Decode syncs
+// (Stripe takes at most 20).
+var polledEvents = func() []*string {
+	var types []*string
+	for _, t := range slices.Concat(customerEvents, invoiceEvents) {
+		types = append(types, stripego.String(t))
+	}
+	return types
+}()
 
 // Poll implements tandem.Poller. The cursor is the created second of the
 // newest event read; each poll lists the events created since that second
@@ -43,7 +51,7 @@ func (c *Connector) Poll(ctx context.Context, cursor string) ([]tandem.InboundEv
 	if oldest := now.Add(-eventRetention).Unix(); since < oldest {
 		since, gap = oldest, tandem.ErrEventGap
 	}
-	params := &stripego.EventListParams{Types: customerEvents, CreatedRange: &stripego.RangeQueryParams{GreaterThanOrEqual: since}}
+	params := &stripego.EventListParams{Types: polledEvents, CreatedRange: &stripego.RangeQueryParams{GreaterThanOrEqual: since}}
 	params.Limit = stripego.Int64(pageSize)
 	var (
 		events []tandem.InboundEvent

@@ -8,7 +8,9 @@
 // replay instead of writing twice. A create first saves its key and
 // parameters as the push's intent: a retry whose first attempt had an
 // unknown outcome replays that same create, even if the record changed
-// meanwhile, and never creates a second Stripe customer.
+// meanwhile, and never creates a second Stripe customer. An invoice push
+// saves its intent the same way, then, when retried, works from what
+// Stripe holds (the invoice and its items), so that no line is added twice.
 package stripe
 
 import (
@@ -84,15 +86,18 @@ var _ tandem.Selective = (*Connector)(nil)
 // Name implements tandem.Integration.
 func (c *Connector) Name() string { return Name }
 
-// Kinds implements tandem.Selective: customers (invoices are not pushed
-// yet).
-func (c *Connector) Kinds() []tandem.Kind { return []tandem.Kind{tandem.KindCustomer} }
+// Kinds implements tandem.Selective: customers and their invoices.
+func (c *Connector) Kinds() []tandem.Kind {
+	return []tandem.Kind{tandem.KindCustomer, tandem.KindInvoice}
+}
 
 // Push implements tandem.Integration.
 func (c *Connector) Push(ctx context.Context, req *tandem.PushRequest) (*tandem.PushResult, error) {
 	switch req.Record.Ref.Kind {
 	case tandem.KindCustomer:
 		return c.pushCustomer(ctx, req)
+	case tandem.KindInvoice:
+		return c.pushInvoice(ctx, req)
 	}
 	return nil, &tandem.ProviderError{Class: tandem.Permanent,
 		Err: fmt.Errorf("stripe: %s records are not synced", req.Record.Ref.Kind)}

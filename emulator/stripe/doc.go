@@ -42,9 +42,12 @@
 // and a hosted_invoice_url are given at finalization. There are no payment
 // methods: pay without paid_out_of_band charges successfully, and a failed
 // payment is made through the Editor (FailInvoicePayment): the invoice keeps
-// its status, counts attempt_count and makes invoice.payment_failed; the
-// reason, which Stripe keeps on the attempt's PaymentIntent, is only in
-// Invoice.LastPaymentError. Not emulated: products and prices (price_data,
+// its status, counts attempt_count and makes invoice.payment_failed. As at
+// this API version, the invoice names no PaymentIntent: the first attempt
+// makes one and an invoice payment tying it to the invoice
+// (GET /v1/invoice_payments?invoice=), and the reason of a failed attempt is
+// the PaymentIntent's last_payment_error (GET /v1/payment_intents/{id}).
+// Not emulated: products and prices (price_data,
 // pricing), taxes, discounts, credit balances, the minimum charge amount,
 // sending, automatic advancement and collection.
 //
@@ -60,7 +63,9 @@
 // shares; events.go and webhook.go make and deliver events; faults.go holds
 // the fault switches. Each resource has one file for its object and rules
 // (customer.go, invoice.go, invoiceitem.go) and one for its endpoints
-// (customer_api.go, invoice_api.go, which serves invoice items too).
+// (customer_api.go, invoice_api.go, which serves invoice items too);
+// payment.go holds the read-only PaymentIntents of invoice payments and
+// their endpoints.
 // editor.go changes state as a dashboard user or behind the API's back;
 // dashboard.go serves the HTML page at /.
 package stripe

@@ -95,7 +95,9 @@ type Emulator struct {
 	customers    collection[Customer]
 	invoices     collection[Invoice]
 	invoiceItems collection[InvoiceItem]
-	events       collection[Event]
+	// paymentIntents are the PaymentIntents of invoices' payment attempts.
+	paymentIntents collection[PaymentIntent]
+	events         collection[Event]
 	// invoiceNumbers counts the finalized invoices of each customer.
 	invoiceNumbers map[string]int
 	idempotency    map[string]savedResponse
@@ -115,6 +117,7 @@ func New(cfg Config) (*Emulator, error) {
 		customers:      newCollection[Customer](),
 		invoices:       newCollection[Invoice](),
 		invoiceItems:   newCollection[InvoiceItem](),
+		paymentIntents: newCollection[PaymentIntent](),
 		events:         newCollection[Event](),
 		invoiceNumbers: map[string]int{},
 		idempotency:    map[string]savedResponse{},
@@ -148,6 +151,8 @@ func (e *Emulator) routes() http.Handler {
 	api("GET /v1/invoiceitems/{id}", e.retrieveInvoiceItem)
 	api("POST /v1/invoiceitems/{id}", updateEndpoint(readInvoiceItemParams, e.changeInvoiceItem))
 	api("DELETE /v1/invoiceitems/{id}", deleteEndpoint("invoiceitem", e.removeInvoiceItem))
+	api("GET /v1/invoice_payments", e.listInvoicePayments)
+	api("GET /v1/payment_intents/{id}", e.retrievePaymentIntent)
 	api("GET /v1/events", e.listEvents)
 	api("GET /v1/events/{id}", e.retrieveEvent)
 	api("/v1/", func(c *call) (any, error) { return nil, unrecognizedURL(c.r) })

@@ -56,11 +56,14 @@ type Invoice struct {
 	AttemptCount int64
 	Attempted    bool
 	// LastPaymentError is why the latest payment attempt failed, nil if none
-	// did. Stripe keeps it on the attempt's PaymentIntent
-	// (last_payment_error), which the emulator does not serve: in the API a
-	// failure shows as attempt_count and the invoice.payment_failed event.
+	// did. Stripe keeps it on the attempt's PaymentIntent: the API answers
+	// it as that PaymentIntent's last_payment_error.
 	LastPaymentError *PaymentError
-	Metadata         map[string]string
+	// PaymentIntent is the id of the PaymentIntent of the payment attempts,
+	// "" before the first; the API names it only through the invoice's
+	// invoice payment.
+	PaymentIntent string
+	Metadata      map[string]string
 	// Lines are the invoice items on the invoice, in the order they were added.
 	Lines []InvoiceItem
 	// Deleted is set once the draft is deleted; the API then answers 404
@@ -156,6 +159,9 @@ func (p InvoiceParams) apply(inv Invoice, now int64) (Invoice, error) {
 		switch m := *p.CollectionMethod; m {
 		case chargeAutomatically, sendInvoice:
 			next.CollectionMethod = m
+			if m == chargeAutomatically && p.DueDate == nil && p.DaysUntilDue == nil {
+				next.DueDate = 0 // Stripe's due_date is null under automatic collection
+			}
 		default:
 			return Invoice{}, invalidParam("collection_method", "",
 				"Invalid collection_method: must be one of charge_automatically or send_invoice")
@@ -641,8 +647,11 @@ func (e *Emulator) advance(id string, lc lifecycle, o origin) (Invoice, error) {
 	if !slices.Contains(lc.from, inv.Status) {
 		return Invoice{}, lc.refuse(*inv)
 	}
-	finalizing := inv.Status == InvoiceDraft
+	finalizing, attempts := inv.Status == InvoiceDraft, inv.AttemptCount
 	events := lc.apply(inv, e.now().Unix())
+	if inv.AttemptCount > attempts {
+		e.attempted(inv)
+	}
 	if finalizing {
 		// Stripe numbers a customer's invoices in one sequence, after the
 		// customer's invoice prefix.

@@ -806,3 +806,31 @@ func TestInvoiceWebhooksDuplicated(t *testing.T) {
 		}
 	}
 }
+
+// Switching a draft to automatic collection drops its due date, which
+// Stripe keeps null under automatic collection.
+func TestAutomaticCollectionDropsDueDate(t *testing.T) {
+	h := newHarness(t, Config{})
+	ctx := t.Context()
+	cus := h.customer(t, "Ada")
+	due := time.Now().AddDate(0, 1, 0).Unix()
+	inv, err := h.client.V1Invoices.Create(ctx, &stripego.InvoiceCreateParams{Customer: stripego.String(cus),
+		CollectionMethod: stripego.String("send_invoice"), DueDate: stripego.Int64(due)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.DueDate != due {
+		t.Fatalf("due date %d, want %d", inv.DueDate, due)
+	}
+	inv, err = h.client.V1Invoices.Update(ctx, inv.ID, &stripego.InvoiceUpdateParams{
+		CollectionMethod: stripego.String("charge_automatically")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.CollectionMethod != "charge_automatically" || inv.DueDate != 0 {
+		t.Fatalf("after the switch: %s, due date %d; want automatic collection without one", inv.CollectionMethod, inv.DueDate)
+	}
+	_, err = h.client.V1Invoices.Update(ctx, inv.ID, &stripego.InvoiceUpdateParams{
+		CollectionMethod: stripego.String("charge_automatically"), DueDate: stripego.Int64(due)})
+	checkError(t, err, http.StatusBadRequest, stripego.ErrorTypeInvalidRequest, "", "")
+}
