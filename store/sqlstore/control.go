@@ -46,7 +46,7 @@ func (s *Store[TTx]) DiscardFailure(ctx context.Context, integration string, ref
 		if err := s.lockFailure(ctx, q, integration, ref); err != nil {
 			return err
 		}
-		table := kindTables[ref.Kind]
+		table := kinds[ref.Kind].table
 		if err := q.Exec(ctx, `UPDATE links SET status = 'discarded', updated_at = $4,
 			discarded_version = (SELECT version FROM `+table+` WHERE id = $3)
 			WHERE integration = $1 AND kind = $2 AND local_id = $3`,
@@ -62,10 +62,11 @@ func (s *Store[TTx]) DiscardFailure(ctx context.Context, integration string, ref
 // not parked.
 func (s *Store[TTx]) lockFailure(ctx context.Context, q Querier, integration string, ref tandem.Ref) error {
 	notParked := tandem.Errorf(tandem.ENOTFOUND, "no parked failure %s", tandem.FailureID(integration, ref))
-	table, ok := kindTables[ref.Kind]
+	spec, ok := kinds[ref.Kind]
 	if !ok {
 		return notParked
 	}
+	table := spec.table
 	var version int64
 	err := q.QueryRow(ctx, `SELECT version FROM `+table+` WHERE id = $1`+s.e.ForUpdate, ref.ID).Scan(&version)
 	if errors.Is(err, ErrNoRows) {
