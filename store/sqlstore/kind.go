@@ -1,6 +1,9 @@
 package sqlstore
 
 import (
+	"context"
+	"fmt"
+
 	"github.com/tandemsync/tandem"
 )
 
@@ -55,6 +58,20 @@ func recordOf(f tandem.Fields) *tandem.Record {
 			UpdatedAt: inv.UpdatedAt, Deleted: inv.Deleted, Fields: f}
 	}
 	return &tandem.Record{Fields: f}
+}
+
+// lockVersion reads the version of the record ref, locking its row until
+// the transaction ends; the error wraps ErrNoRows when there is none.
+func (s *Store[TTx]) lockVersion(ctx context.Context, q Querier, ref tandem.Ref) (int64, error) {
+	spec, err := specOf(ref.Kind)
+	if err != nil {
+		return 0, err
+	}
+	var version int64
+	if err := q.QueryRow(ctx, `SELECT version FROM `+spec.table+` WHERE id = $1`+s.e.ForUpdate, ref.ID).Scan(&version); err != nil {
+		return 0, fmt.Errorf("lock %s %s: %w", ref.Kind, ref.ID, err)
+	}
+	return version, nil
 }
 
 // errNotFound is the ENOTFOUND of a record of kind.

@@ -120,17 +120,13 @@ func (s *Store[TTx]) queryLinks(ctx context.Context, query string, args ...any) 
 // is true and the job must run again; otherwise the job is completed before
 // the lock is released, so no write can slip between the check and the end.
 // A customer's first remote id also wakes the pushes of its records that
-// wait for it (see WaitForCustomer).
+// wait for it (see WaitForLink).
 func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (moved bool, err error) {
 	ref := job.Args.Ref
-	spec, err := specOf(ref.Kind)
-	if err != nil {
-		return false, err
-	}
 	err = s.inTx(ctx, Relaxed, func(tx TTx, q Querier) error {
-		var current int64
-		if err := q.QueryRow(ctx, `SELECT version FROM `+spec.table+` WHERE id = $1`+s.e.ForUpdate, ref.ID).Scan(&current); err != nil {
-			return fmt.Errorf("lock %s %s: %w", ref.Kind, ref.ID, err)
+		current, err := s.lockVersion(ctx, q, ref)
+		if err != nil {
+			return err
 		}
 		moved = current > version
 		if res != nil && ref.Kind == tandem.KindCustomer && res.RemoteID != "" {
@@ -186,15 +182,9 @@ func (s *Store[TTx]) RecordPushError(ctx context.Context, integration string, re
 // a job on its way out.
 func (s *Store[TTx]) ParkPush(ctx context.Context, job *river.Job[tandem.PushArgs], msg string) error {
 	ref := job.Args.Ref
-	spec, err := specOf(ref.Kind)
-	if err != nil {
-		return err
-	}
 	return s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
-		var version int64
-		err := q.QueryRow(ctx, `SELECT version FROM `+spec.table+` WHERE id = $1`+s.e.ForUpdate, ref.ID).Scan(&version)
-		if err != nil && !errors.Is(err, ErrNoRows) {
-			return fmt.Errorf("lock %s %s: %w", ref.Kind, ref.ID, err)
+		if _, err := s.lockVersion(ctx, q, ref); err != nil && !errors.Is(err, ErrNoRows) {
+			return err
 		}
 		if err := s.recordPushError(ctx, q, job.Args.Integration, ref, msg, tandem.LinkFailed); err != nil {
 			return err

@@ -21,24 +21,13 @@ import (
 // error and stays pending (no failed attempt is counted): the caller's job
 // waits, and FinishPush of the dependency wakes it.
 func (s *Store[TTx]) WaitForLink(ctx context.Context, integration string, ref, dependsOn tandem.Ref, msg string) (ready bool, err error) {
-	spec, err := specOf(dependsOn.Kind)
-	if err != nil {
-		return false, err
-	}
 	err = s.inTx(ctx, Relaxed, func(_ TTx, q Querier) error {
-		var version int64
-		err := q.QueryRow(ctx, `SELECT version FROM `+spec.table+` WHERE id = $1`+s.e.ForUpdate, dependsOn.ID).Scan(&version)
-		if err != nil && !errors.Is(err, ErrNoRows) {
-			return fmt.Errorf("lock %s %s: %w", dependsOn.Kind, dependsOn.ID, err)
+		if _, err := s.lockVersion(ctx, q, dependsOn); err != nil && !errors.Is(err, ErrNoRows) {
+			return err
 		}
-		var remoteID string
-		err = q.QueryRow(ctx, `SELECT remote_id FROM links WHERE integration = $1 AND kind = $2 AND local_id = $3`,
-			integration, string(dependsOn.Kind), dependsOn.ID).Scan(&remoteID)
-		if err != nil && !errors.Is(err, ErrNoRows) {
-			return fmt.Errorf("read link of %s %s: %w", dependsOn.Kind, dependsOn.ID, err)
-		}
-		if ready = remoteID != ""; ready {
-			return nil
+		remoteID, err := remoteIDOf(ctx, q, integration, dependsOn)
+		if ready = remoteID != ""; ready || err != nil {
+			return err
 		}
 		if err := q.Exec(ctx, `
 			INSERT INTO links (integration, kind, local_id, status, last_error, updated_at)
@@ -60,14 +49,9 @@ func (s *Store[TTx]) WaitForLink(ctx context.Context, integration string, ref, d
 // to wait moments before is still running, and River ignores changes to a
 // running job: that one waits out its snooze, which the syncer bounds.
 func (s *Store[TTx]) wakeWaiting(ctx context.Context, tx TTx, q Querier, integration, customer string) error {
-	var had string
-	err := q.QueryRow(ctx, `SELECT remote_id FROM links WHERE integration = $1 AND kind = $2 AND local_id = $3`,
-		integration, string(tandem.KindCustomer), customer).Scan(&had)
-	switch {
-	case err != nil && !errors.Is(err, ErrNoRows):
-		return fmt.Errorf("read link of customer %s: %w", customer, err)
-	case had != "":
-		return nil
+	had, err := remoteIDOf(ctx, q, integration, tandem.Ref{Kind: tandem.KindCustomer, ID: customer})
+	if had != "" || err != nil {
+		return err
 	}
 	var params []river.InsertManyParams
 	for _, kind := range slices.Sorted(maps.Keys(kinds)) {
@@ -101,6 +85,18 @@ func (s *Store[TTx]) wakeWaiting(ctx context.Context, tx TTx, q Querier, integra
 		}
 	}
 	return nil
+}
+
+// remoteIDOf returns the remote id of ref's link to integration, "" when
+// it has none.
+func remoteIDOf(ctx context.Context, q Querier, integration string, ref tandem.Ref) (string, error) {
+	var remoteID string
+	err := q.QueryRow(ctx, `SELECT remote_id FROM links WHERE integration = $1 AND kind = $2 AND local_id = $3`,
+		integration, string(ref.Kind), ref.ID).Scan(&remoteID)
+	if err != nil && !errors.Is(err, ErrNoRows) {
+		return "", fmt.Errorf("read link of %s %s: %w", ref.Kind, ref.ID, err)
+	}
+	return remoteID, nil
 }
 
 // queryStrings returns the first column of query's rows.

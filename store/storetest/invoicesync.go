@@ -234,6 +234,7 @@ func testApplyInvoices(t *testing.T, open Opener) {
 	e.in.WaitFor(t, wait, "the invoice written back", func(ps []syncertest.Push) bool {
 		return len(e.in.PushesOf(local.ID)) == 1 && e.in.PushesOf(local.ID)[0].CustomerRemoteID == "cus_1"
 	})
+	eventually(t, "the write-back recorded", func() bool { return e.linkOf(t, ref).SyncedVersion == 1 })
 
 	// A local edit of the draft races its finalization there: the
 	// finalized lines are kept, and the link shows the conflict.
