@@ -112,7 +112,7 @@ var statusRank = map[tandem.InvoiceStatus]int{
 // returned; the provider is Stripe, in these terms). The provider owns the
 // status, which only moves forward: a local status ahead of the remote one
 // is kept (and pushed), one behind takes the remote's, and two different
-// final statuses are a conflict the remote wins. It owns the number, the
+// final statuses are a conflict the remote wins (named in finalized). It owns the number, the
 // amounts, the hosted URL and the payment failure too, except that the
 // amounts of a local status ahead are kept with it. Description, due date
 // and metadata merge three-way against base; so do the currency and lines
@@ -143,7 +143,7 @@ func mergeInvoice(p *picker, base, local, remote *tandem.Invoice) (merged *tande
 	localRank, remoteRank := statusRank[local.Status], statusRank[remote.Status]
 	if localRank <= remoteRank {
 		if localRank == remoteRank && local.Status != remote.Status {
-			p.conflicts = append(p.conflicts, "status")
+			finalized = append(finalized, "status")
 		}
 		m.Status = remote.Status
 		m.Subtotal, m.Total, m.AmountDue = remote.Subtotal, remote.Total, remote.AmountDue

@@ -76,7 +76,7 @@ func TestMergeInvoice(t *testing.T) {
 		{"paid here, void there: the provider's, as a conflict",
 			with(func(inv *tandem.Invoice) { finalize(inv); inv.Status = tandem.InvoicePaid }),
 			with(func(inv *tandem.Invoice) { finalize(inv); inv.Status = tandem.InvoiceVoid }), false,
-			with(func(inv *tandem.Invoice) { finalize(inv); inv.Status = tandem.InvoiceVoid }), []string{"status"}, nil},
+			with(func(inv *tandem.Invoice) { finalize(inv); inv.Status = tandem.InvoiceVoid }), nil, []string{"status"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
