@@ -167,6 +167,22 @@ func testInvoiceWaitsForCustomer(t *testing.T, open Opener) {
 	}
 }
 
+// deliverNew delivers a record born remotely and returns the local record
+// it became, once its write-back is recorded.
+func (e *env) deliverNew(t *testing.T, ch *tandem.RemoteChange) tandem.Ref {
+	t.Helper()
+	e.deliver(t, ch)
+	var ref tandem.Ref
+	eventually(t, ch.RemoteID+" created here", func() bool {
+		l, err := e.st.LinkByRemoteID(context.Background(), "test", ch.Kind, ch.RemoteID)
+		if err == nil {
+			ref = l.Ref
+		}
+		return err == nil && l.SyncedVersion == 1
+	})
+	return ref
+}
+
 // remoteInvoice is an invoice of remote customer cus_1 as the test
 // integration reports it: in_<n>, carrying localID when it is ours.
 func remoteInvoice(remoteID, localID string, watermark int64, status tandem.InvoiceStatus, quantity int64) *tandem.RemoteChange {
@@ -187,16 +203,17 @@ func remoteInvoice(remoteID, localID string, watermark int64, status tandem.Invo
 // customers, under the local customer linked to theirs (brought in first
 // when there is none); the integration owns the status and number; a
 // finalized invoice that differs from a local edit is a conflict on the
-// link that keeps the finalized lines; deletes remove drafts only; old news
-// is ignored, and news that cannot be ordered is fetched.
+// link that keeps the finalized lines; a local status ahead is kept and
+// pushed; deletes remove drafts only; old news is ignored, and news that
+// cannot be ordered is fetched.
 func testApplyInvoices(t *testing.T, open Opener) {
 	e := newEnv(t, open, false, nil)
 	ctx := context.Background()
-	// The local edit below stays unpushed for the test's length, as when
-	// the provider refuses to edit a finalized invoice.
+	// The local edit below (7 seats) stays unpushed for the test's length,
+	// as when the provider refuses to edit a finalized invoice.
 	held := make(chan struct{})
 	e.in.Hold = func(ctx context.Context, rec *tandem.Record) {
-		if rec.Invoice != nil && rec.Version == 2 {
+		if rec.Invoice != nil && len(rec.Invoice.Lines) > 0 && rec.Invoice.Lines[0].Quantity == 7 {
 			select {
 			case <-held:
 			case <-ctx.Done():
@@ -209,16 +226,11 @@ func testApplyInvoices(t *testing.T, open Opener) {
 		Fields: tandem.Fields{Customer: &tandem.Customer{Name: "Remote Ada", Email: "ada@example.com"}}})
 
 	// Born there, for a customer unknown here: the customer comes first.
-	e.deliver(t, remoteInvoice("in_1", "", 100, tandem.InvoiceDraft, 3))
-	var local *tandem.Invoice
-	eventually(t, "the remote invoice created here", func() bool {
-		page, err := e.st.ListInvoices(ctx, tandem.InvoiceFilter{})
-		if err != nil || len(page.Invoices) == 0 {
-			return false
-		}
-		local = page.Invoices[0]
-		return true
-	})
+	ref := e.deliverNew(t, remoteInvoice("in_1", "", 100, tandem.InvoiceDraft, 3))
+	local, err := e.st.GetInvoice(ctx, ref.ID)
+	if err != nil || local.Lines[0].Quantity != 3 || local.Status != tandem.InvoiceDraft {
+		t.Fatalf("invoice created here = %+v, %v", local, err)
+	}
 	customerLink, err := e.st.LinkByRemoteID(ctx, "test", tandem.KindCustomer, "cus_1")
 	if err != nil || customerLink.Ref.ID != local.CustomerID {
 		t.Fatalf("customer link = %+v, %v; invoice's customer %s", customerLink, err, local.CustomerID)
@@ -226,15 +238,10 @@ func testApplyInvoices(t *testing.T, open Opener) {
 	if c, err := e.st.GetCustomer(ctx, local.CustomerID); err != nil || c.Name != "Remote Ada" {
 		t.Fatalf("customer brought in = %+v, %v", c, err)
 	}
-	ref := tandem.Ref{Kind: tandem.KindInvoice, ID: local.ID}
-	if l, err := e.st.LinkByRemoteID(ctx, "test", tandem.KindInvoice, "in_1"); err != nil || l.Ref != ref {
-		t.Fatalf("invoice link = %+v, %v", l, err)
-	}
 	// Written back once, to carry Tandem's id, with its customer's link.
-	e.in.WaitFor(t, wait, "the invoice written back", func(ps []syncertest.Push) bool {
-		return len(e.in.PushesOf(local.ID)) == 1 && e.in.PushesOf(local.ID)[0].CustomerRemoteID == "cus_1"
-	})
-	eventually(t, "the write-back recorded", func() bool { return e.linkOf(t, ref).SyncedVersion == 1 })
+	if ps := e.in.PushesOf(local.ID); len(ps) != 1 || ps[0].CustomerRemoteID != "cus_1" {
+		t.Fatalf("pushes of the invoice = %+v, want its write-back with the customer's remote id", ps)
+	}
 
 	// A local edit of the draft races its finalization there: the
 	// finalized lines are kept, and the link shows the conflict.
@@ -286,20 +293,30 @@ func testApplyInvoices(t *testing.T, open Opener) {
 	}
 
 	// A draft deleted there is deleted here; its customer is linked now.
-	e.deliver(t, remoteInvoice("in_2", "", 100, tandem.InvoiceDraft, 1))
-	var second tandem.Ref
-	eventually(t, "the second invoice created here", func() bool {
-		l, err := e.st.LinkByRemoteID(ctx, "test", tandem.KindInvoice, "in_2")
-		if err == nil {
-			second = l.Ref
-		}
-		return err == nil
-	})
+	second := e.deliverNew(t, remoteInvoice("in_2", "", 100, tandem.InvoiceDraft, 1))
 	e.deliver(t, &tandem.RemoteChange{Kind: tandem.KindInvoice, RemoteID: "in_2", Deleted: true, Watermark: 300})
 	eventually(t, "the draft deleted here", func() bool {
 		_, err := e.st.GetInvoice(ctx, second.ID)
 		return tandem.ErrorCode(err) == tandem.ENOTFOUND
 	})
+
+	// Paid here, still open there: the local status is ahead, so it is
+	// kept (and pushed).
+	third := e.deliverNew(t, remoteInvoice("in_3", "", 100, tandem.InvoiceOpen, 1))
+	paid, err := e.st.UpdateInvoice(ctx, third.ID, api, func(i *tandem.Invoice) error {
+		i.Status = tandem.InvoicePaid
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.deliver(t, remoteInvoice("in_3", third.ID, 200, tandem.InvoiceOpen, 1))
+	eventually(t, "the open invoice's news applied", func() bool { return e.linkOf(t, third).Watermark == 200 })
+	if inv, err := e.st.GetInvoice(ctx, third.ID); err != nil || inv.Status != tandem.InvoicePaid || inv.AmountPaid != inv.Total {
+		t.Fatalf("paid invoice after news of it open there = %+v, %v", inv, err)
+	}
+	e.in.WaitVersion(t, wait, third.ID, paid.Version)
+
 	page, err := e.st.ListCustomers(ctx, tandem.CustomerFilter{})
 	if err != nil || len(page.Customers) != 1 {
 		t.Fatalf("customers = %+v, %v; want the one brought in, once", page, err)
