@@ -153,9 +153,9 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 	var res *tandem.PushResult
 	// A discarded link holds back the version an operator gave up on.
 	if link.SyncedVersion < rec.Version && link.Status != tandem.LinkDiscarded {
-		customerLink, err := s.customerLink(ctx, job, rec, link)
-		if err != nil {
-			return err
+		customerLink, ready, err := s.customerLink(ctx, job, rec, link)
+		if !ready {
+			return err // it waits, or is parked
 		}
 		res, err = in.Push(ctx, &tandem.PushRequest{Record: rec, Link: link, CustomerLink: customerLink,
 			SaveIntent: func(ctx context.Context, intent []byte) error {
@@ -193,31 +193,35 @@ const maxCustomerWait = time.Minute
 // customer has no remote id there yet, the push waits: the link shows why,
 // and the job is snoozed (River counts no attempt, so it is neither parked
 // nor lost; writes meanwhile are absorbed by it, and it pushes the latest
-// state once it runs).
-func (s *Syncer) customerLink(ctx context.Context, job *river.Job[tandem.PushArgs], rec *tandem.Record, link *tandem.Link) (*tandem.Link, error) {
+// state once it runs). A customer deleted before it got one never will:
+// the push is parked. Unless ready, the push does not go and err is the
+// job's result.
+func (s *Syncer) customerLink(ctx context.Context, job *river.Job[tandem.PushArgs], rec *tandem.Record, link *tandem.Link) (cl *tandem.Link, ready bool, err error) {
 	if rec.Invoice == nil {
-		return nil, nil
+		return nil, true, nil
 	}
 	args := job.Args
 	customer := tandem.Ref{Kind: tandem.KindCustomer, ID: rec.Invoice.CustomerID}
-	_, cl, err := s.store.PushState(ctx, args.Integration, customer)
-	if err != nil {
-		return nil, fmt.Errorf("load customer %s: %w", customer.ID, err)
-	}
-	if cl.RemoteID != "" || (rec.Deleted && link.RemoteID == "") {
-		return cl, nil // a draft deleted before it was pushed needs no customer
+	crec, cl, err := s.store.PushState(ctx, args.Integration, customer)
+	switch {
+	case err != nil:
+		return nil, false, fmt.Errorf("load customer %s: %w", customer.ID, err)
+	case cl.RemoteID != "" || (rec.Deleted && link.RemoteID == ""):
+		return cl, true, nil // a draft deleted before it was pushed needs no customer
+	case crec.Deleted:
+		return nil, false, s.park(ctx, job, fmt.Errorf("customer %s was deleted before it reached %s", customer.ID, args.Integration))
 	}
 	msg := fmt.Sprintf("waits for customer %s to reach %s", customer.ID, args.Integration)
-	ready, err := s.store.WaitForLink(ctx, args.Integration, args.Ref, customer, msg)
+	linked, err := s.store.WaitForLink(ctx, args.Integration, args.Ref, customer, msg)
 	if err != nil {
-		return nil, fmt.Errorf("record wait: %w", err)
+		return nil, false, fmt.Errorf("record wait: %w", err)
 	}
-	if ready {
-		return nil, river.JobSnooze(0) // linked meanwhile: run again at once
+	if linked {
+		return nil, false, river.JobSnooze(0) // linked meanwhile: run again at once
 	}
 	s.logger.DebugContext(ctx, "push waits", "integration", args.Integration, "kind", args.Ref.Kind,
 		"id", args.Ref.ID, "customer", customer.ID)
-	return nil, river.JobSnooze(min(time.Second<<min(snoozes(job), 20), maxCustomerWait))
+	return nil, false, river.JobSnooze(min(time.Second<<min(snoozes(job), 20), maxCustomerWait))
 }
 
 // snoozes is how many times River snoozed the job so far.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -181,6 +182,37 @@ func (e *env) deliverNew(t *testing.T, ch *tandem.RemoteChange) tandem.Ref {
 		return err == nil && l.SyncedVersion == 1
 	})
 	return ref
+}
+
+// testInvoiceOfDeletedCustomerParks: an invoice whose customer was deleted
+// before it reached the integration will never go: its push is parked,
+// not left waiting.
+func testInvoiceOfDeletedCustomerParks(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	ctx := context.Background()
+	e.in.Fail = func(req *tandem.PushRequest) error {
+		if req.Record.Customer != nil {
+			return &tandem.ProviderError{Class: tandem.Permanent, Err: errors.New("rejected")}
+		}
+		return nil
+	}
+	c := mustCreate(t, e.st, &tandem.Customer{Name: "Ada"})
+	inv, _, err := e.st.CreateInvoice(ctx, draft(c.ID), api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.DeleteCustomer(ctx, c.ID, api); err != nil {
+		t.Fatal(err)
+	}
+	e.start(t)
+	ref := tandem.Ref{Kind: tandem.KindInvoice, ID: inv.ID}
+	eventually(t, "the invoice parked", func() bool { return e.linkOf(t, ref).Status == tandem.LinkFailed })
+	if l := e.linkOf(t, ref); !strings.Contains(l.LastError, "customer "+c.ID+" was deleted before it reached test") {
+		t.Fatalf("parked link = %+v", l)
+	}
+	if n := len(e.in.PushesOf(inv.ID)); n != 0 {
+		t.Fatalf("the invoice was pushed %d times", n)
+	}
 }
 
 // remoteInvoice is an invoice of remote customer cus_1 as the test

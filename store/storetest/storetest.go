@@ -69,6 +69,7 @@ func Run(t *testing.T, open Opener) {
 		{"InvoicePushes", testInvoicePushes},
 		{"InvoiceReads", testInvoiceReads},
 		{"InvoiceWaitsForCustomer", testInvoiceWaitsForCustomer},
+		{"InvoiceOfDeletedCustomerParks", testInvoiceOfDeletedCustomerParks},
 		{"ApplyInvoices", testApplyInvoices},
 		{"ReconcileInvoices", testReconcileInvoices},
 	}
