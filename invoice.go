@@ -190,7 +190,7 @@ var _ = [1]struct{}{}[maxInvoiceTotal/math.MaxInt64]
 // to an invoice takes, from the API or from an integration.
 type InvoiceCatalog interface {
 	// CreateInvoice stores a new invoice (a draft unless it says otherwise)
-	// of a live customer; an unknown or deleted customer is EINVALID naming
+	// of a live customer, totalled as UpdateInvoice does; an unknown or deleted customer is EINVALID naming
 	// customer_id. replayed reports that w's idempotency key was seen
 	// before and the result is the first one.
 	CreateInvoice(ctx context.Context, inv *Invoice, w Write) (created *Invoice, replayed bool, err error)
@@ -200,7 +200,8 @@ type InvoiceCatalog interface {
 	ListInvoices(ctx context.Context, f InvoiceFilter) (*InvoicePage, error)
 	// UpdateInvoice applies change to the stored invoice, under its lock,
 	// and saves the result, totals recomputed, as a new version. change
-	// refuses what the invoice's status forbids.
+	// refuses what the invoice's status forbids. A write from an
+	// integration (its Origin) keeps the provider's amounts instead.
 	UpdateInvoice(ctx context.Context, id string, w Write, change func(*Invoice) error) (*Invoice, error)
 	// DeleteInvoice turns a draft into a tombstone; ECONFLICT for any other
 	// status.

@@ -70,7 +70,7 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 		case nothingNew():
 			// The state both sides agreed on (typically our own write coming
 			// back), whatever the order: nothing to read or write.
-		case ch.Ours && !ch.Deleted && local != nil && ch.LocalID == local.ID && sameFields(ch.Customer, local):
+		case ch.Ours && !ch.Deleted && local != nil && ch.LocalID == local.Ref.ID && sameRecord(ch.Fields, local.Fields):
 			// Our push of the record's current state, back before the push
 			// recorded it: a change made there after it has an event of its own.
 			return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
@@ -95,15 +95,22 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 			return nil
 		}
 		return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name, Link: update})
+	case ch.Deleted && local.Invoice != nil && !local.Invoice.Status.Editable():
+		// Only drafts can be deleted, there as here: a finalized invoice
+		// here is kept, and the link shows the conflict.
+		update.Conflict = fmt.Sprintf("deleted in %s while %s here; kept the local invoice", name, local.Invoice.Status)
+		return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name, Link: update})
 	case ch.Deleted:
 		update.Synced = true
-		return ignoreGone(s.store.DeleteCustomer(ctx, local.ID, tandem.Write{Origin: name, IfVersion: local.Version, Link: update}))
+		w := tandem.Write{Origin: name, IfVersion: local.Version, Link: update}
+		if local.Invoice != nil {
+			return ignoreGone(s.store.DeleteInvoice(ctx, local.Ref.ID, w))
+		}
+		return ignoreGone(s.store.DeleteCustomer(ctx, local.Ref.ID, w))
 	case local == nil:
 		// Born remotely (or carrying an id that is not ours): a new local
-		// customer, and one write back of its new id.
-		c := *ch.Customer
-		_, _, err := s.store.CreateCustomer(ctx, &c, tandem.Write{Origin: name, Link: update, PushToOrigin: true})
-		return err
+		// record, and one write back of its new id.
+		return s.create(ctx, src, ch, tandem.Write{Origin: name, Link: update, PushToOrigin: true})
 	case local.Deleted:
 		// Deleted here while changed there: the pending delete wins.
 		return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
@@ -112,60 +119,131 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 	return s.merge(ctx, src, local, link, ch, update)
 }
 
-// merge applies a remote change to a live local customer by three-way merge
+// create stores a record born remotely. An invoice goes under the local
+// customer linked to its remote customer, which is brought in first when
+// no local customer is linked to it yet.
+func (s *Syncer) create(ctx context.Context, src tandem.Source, ch *tandem.RemoteChange, w tandem.Write) error {
+	if ch.Invoice == nil {
+		c := *ch.Customer
+		_, _, err := s.store.CreateCustomer(ctx, &c, w)
+		return err
+	}
+	customer, err := s.customerOf(ctx, src, ch.CustomerRemoteID)
+	if err != nil {
+		return err
+	}
+	inv := *ch.Invoice
+	inv.CustomerID = customer
+	_, _, err = s.store.CreateInvoice(ctx, &inv, w)
+	return err
+}
+
+// customerOf returns the id of the local customer linked to the remote
+// customer remoteID, applying that customer's current state first when no
+// local customer is linked to it.
+func (s *Syncer) customerOf(ctx context.Context, src tandem.Source, remoteID string) (string, error) {
+	if remoteID == "" {
+		return "", tandem.Errorf(tandem.EINVALID, "the %s invoice names no customer", src.Name())
+	}
+	link, err := s.store.LinkByRemoteID(ctx, src.Name(), tandem.KindCustomer, remoteID)
+	if tandem.ErrorCode(err) == tandem.ENOTFOUND {
+		ch, ferr := src.Fetch(ctx, tandem.KindCustomer, remoteID)
+		if ferr != nil {
+			return "", fmt.Errorf("fetch customer %s: %w", remoteID, ferr)
+		}
+		if err := s.apply(ctx, src, ch); err != nil {
+			return "", fmt.Errorf("apply customer %s: %w", remoteID, err)
+		}
+		link, err = s.store.LinkByRemoteID(ctx, src.Name(), tandem.KindCustomer, remoteID)
+	}
+	if err != nil {
+		return "", err
+	}
+	return link.Ref.ID, nil
+}
+
+// merge applies a remote change to a live local record by three-way merge
 // against the link's base.
-func (s *Syncer) merge(ctx context.Context, src tandem.Source, local *tandem.Customer, link *tandem.Link, ch *tandem.RemoteChange, update *tandem.LinkUpdate) error {
+func (s *Syncer) merge(ctx context.Context, src tandem.Source, local *tandem.Record, link *tandem.Link, ch *tandem.RemoteChange, update *tandem.LinkUpdate) error {
 	name := src.Name()
 	// No base yet. Our own record (it carries our id: its create's echo)
 	// is as we wrote it, so the local changes since win. A record matched to
 	// ours at link-up: a field only one side holds is kept, and different
 	// values on both sides are a conflict.
-	base := ch.Customer
-	if ch.LocalID != local.ID {
-		base = &tandem.Customer{}
+	base := ch.Fields
+	if ch.LocalID != local.Ref.ID {
+		base = tandem.Fields{}
 	}
 	if link != nil && len(link.Base) > 0 {
 		b, err := src.Snapshot(ch.Kind, link.Base)
 		if err != nil {
 			return err
 		}
-		base = b.Customer
+		base = b
 	}
 	remoteAt := ch.At // a watermark need not be a time (Salesforce's are milliseconds)
 	if remoteAt.IsZero() {
 		remoteAt = time.Unix(ch.Watermark, 0)
 	}
-	remoteWins := s.policy.remoteWins(name, local.UpdatedAt, remoteAt)
-	merged, conflicts := merge(base, local, ch.Customer, remoteWins)
-	if len(conflicts) > 0 {
+	p := &picker{remoteWins: s.policy.remoteWins(name, local.UpdatedAt, remoteAt)}
+	var merged tandem.Fields
+	var finalized []string
+	if local.Invoice != nil {
+		merged.Invoice, finalized = mergeInvoice(p, orZero(base.Invoice), local.Invoice, ch.Invoice)
+	} else {
+		merged.Customer = mergeCustomer(p, orZero(base.Customer), local.Customer, ch.Customer)
+	}
+	var details []string
+	if len(p.conflicts) > 0 {
 		kept := "the local values"
-		if remoteWins {
+		if p.remoteWins {
 			kept = name + "'s values"
 		}
-		update.Conflict = fmt.Sprintf("both sides changed %s; kept %s", strings.Join(conflicts, ", "), kept)
-		s.logger.InfoContext(ctx, "conflict", "integration", name, "id", local.ID, "detail", update.Conflict)
+		details = append(details, fmt.Sprintf("both sides changed %s; kept %s", strings.Join(p.conflicts, ", "), kept))
 	}
-	update.Synced = sameFields(merged, ch.Customer) && ch.LocalID == local.ID
-	if sameFields(merged, local) {
+	if len(finalized) > 0 {
+		details = append(details, fmt.Sprintf("%s finalized it with other %s than here; kept %s's (a finalized invoice cannot change)",
+			name, strings.Join(finalized, ", "), name))
+	}
+	if update.Conflict = strings.Join(details, "; "); update.Conflict != "" {
+		s.logger.InfoContext(ctx, "conflict", "integration", name, "kind", local.Ref.Kind, "id", local.Ref.ID,
+			"detail", update.Conflict)
+	}
+	update.Synced = sameRecord(merged, ch.Fields) && ch.LocalID == local.Ref.ID
+	w := tandem.Write{Origin: name, IfVersion: local.Version, Link: update, PushToOrigin: !update.Synced}
+	if sameRecord(merged, local.Fields) {
 		// Nothing changes here; the link learns what the remote side holds,
 		// and a push follows if that is behind.
-		return s.store.ConfirmLink(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: local.ID}, local.Version,
-			tandem.Write{Origin: name, Link: update, PushToOrigin: !update.Synced})
+		return s.store.ConfirmLink(ctx, local.Ref, local.Version, w)
 	}
-	_, err := s.store.UpdateCustomer(ctx, local.ID,
-		tandem.Write{Origin: name, IfVersion: local.Version, Link: update, PushToOrigin: !update.Synced},
-		func(c *tandem.Customer) error {
-			c.Name, c.Email, c.Phone, c.Address, c.Metadata = merged.Name, merged.Email, merged.Phone, merged.Address, merged.Metadata
+	if merged.Invoice != nil {
+		_, err := s.store.UpdateInvoice(ctx, local.Ref.ID, w, func(inv *tandem.Invoice) error {
+			*inv = *merged.Invoice
 			return nil
 		})
+		return err
+	}
+	_, err := s.store.UpdateCustomer(ctx, local.Ref.ID, w, func(c *tandem.Customer) error {
+		m := merged.Customer
+		c.Name, c.Email, c.Phone, c.Address, c.Metadata = m.Name, m.Email, m.Phone, m.Address, m.Metadata
+		return nil
+	})
 	return err
 }
 
-// localOf finds the local customer a remote change is about, with its link:
+// orZero returns p, or a zero value when p is nil (no base yet).
+func orZero[T any](p *T) *T {
+	if p == nil {
+		return new(T)
+	}
+	return p
+}
+
+// localOf finds the local record a remote change is about, with its link:
 // by the link's remote id, else by the Tandem id the remote record carries
 // (our own create, whose event can arrive before the create call returned).
 // Both are nil for a record born remotely.
-func (s *Syncer) localOf(ctx context.Context, integration string, ch *tandem.RemoteChange) (*tandem.Customer, *tandem.Link, error) {
+func (s *Syncer) localOf(ctx context.Context, integration string, ch *tandem.RemoteChange) (*tandem.Record, *tandem.Link, error) {
 	link, err := s.store.LinkByRemoteID(ctx, integration, ch.Kind, ch.RemoteID)
 	switch {
 	case tandem.ErrorCode(err) == tandem.ENOTFOUND && ch.LocalID != "":
@@ -176,7 +254,7 @@ func (s *Syncer) localOf(ctx context.Context, integration string, ch *tandem.Rem
 		if err != nil {
 			return nil, nil, err
 		}
-		return rec.Customer, l, nil
+		return rec, l, nil
 	case tandem.ErrorCode(err) == tandem.ENOTFOUND:
 		return nil, nil, nil
 	case err != nil:
@@ -186,7 +264,7 @@ func (s *Syncer) localOf(ctx context.Context, integration string, ch *tandem.Rem
 	if err != nil {
 		return nil, nil, err
 	}
-	return rec.Customer, l, nil
+	return rec, l, nil
 }
 
 // ignoreGone treats a record deleted meanwhile as done.

@@ -60,11 +60,12 @@ func TestMerge(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, conflicts := merge(base, tc.local, tc.remote, tc.remoteWins)
+			p := &picker{remoteWins: tc.remoteWins}
+			got := mergeCustomer(p, base, tc.local, tc.remote)
 			if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("merged (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff(tc.conflicts, conflicts, cmpopts.EquateEmpty()); diff != "" {
+			if diff := cmp.Diff(tc.conflicts, p.conflicts, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("conflicts (-want +got):\n%s", diff)
 			}
 		})

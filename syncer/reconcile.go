@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -40,11 +41,11 @@ type ReconcileOptions struct {
 }
 
 // Reconcile walks every remote record of the integration run names and every
-// local record, and repairs each difference through the normal write paths:
+// local record, of each kind it syncs (customers first), and repairs each difference through the normal write paths:
 // remote changes are applied like events, local ones are pushed by the push
 // workers (within the rate budget). Records that carry our id, or (with
-// email matching on) whose email matches exactly one unlinked record on each
-// side, are linked; several candidates are reported as ambiguous and left
+// email matching on) customers whose email matches exactly one unlinked
+// record on each side, are linked; several candidates are reported as ambiguous and left
 // alone. Parked records are left to the operator. The run is updated in
 // place and saved as it goes (at least every second) and at its end; the
 // error says why it could not finish.
@@ -91,15 +92,30 @@ type reconciler struct {
 	start      time.Time
 	saved      time.Time // when the run was last saved
 	matchEmail bool
+	// kind is the kind being walked.
+	kind tandem.Kind
 	// seen holds the remote ids listed; matched the local ids linked in
-	// this run; deferred the unlinked remote records to match by email once
+	// this run (ids of different kinds never collide); deferred the unlinked remote records to match by email once
 	// remoteEmails counts them per (lower-cased) email; ambiguous the emails
 	// reported as such.
 	seen, matched, deferred, ambiguous map[string]struct{}
 	remoteEmails                       map[string]int
 }
 
+// walk reconciles each kind the integration syncs, customers first: the
+// invoices it creates here go under customers it linked.
 func (r *reconciler) walk(ctx context.Context) error {
+	for _, kind := range r.s.kindsOf(r.run.Integration) {
+		r.kind = kind
+		if err := r.walkKind(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkKind reconciles the records of r.kind.
+func (r *reconciler) walkKind(ctx context.Context) error {
 	if err := r.eachRemotePage(ctx, r.remotePage); err != nil {
 		return err
 	}
@@ -112,7 +128,7 @@ func (r *reconciler) walk(ctx context.Context) error {
 	}
 	after := ""
 	for {
-		page, err := r.st.ScanRecords(ctx, r.run.Integration, tandem.KindCustomer, after, localPageSize)
+		page, err := r.st.ScanRecords(ctx, r.run.Integration, r.kind, after, localPageSize)
 		if err != nil {
 			return err
 		}
@@ -130,13 +146,13 @@ func (r *reconciler) walk(ctx context.Context) error {
 	}
 }
 
-// eachRemotePage lists every remote customer, one page at a time.
+// eachRemotePage lists every remote record of r.kind, one page at a time.
 func (r *reconciler) eachRemotePage(ctx context.Context, fn func(context.Context, []*tandem.RemoteChange) error) error {
 	cursor := ""
 	for {
-		page, next, err := r.src.List(ctx, tandem.KindCustomer, cursor)
+		page, next, err := r.src.List(ctx, r.kind, cursor)
 		if err != nil {
-			return fmt.Errorf("list %s customers: %w", r.run.Integration, err)
+			return fmt.Errorf("list %s %ss: %w", r.run.Integration, r.kind, err)
 		}
 		r.run.Progress.Pages++
 		if err := fn(ctx, page); err != nil {
@@ -157,7 +173,7 @@ func (r *reconciler) remotePage(ctx context.Context, page []*tandem.RemoteChange
 	for i, ch := range page {
 		ids[i] = ch.RemoteID
 	}
-	linked, err := r.st.RecordsByRemoteID(ctx, name, tandem.KindCustomer, ids)
+	linked, err := r.st.RecordsByRemoteID(ctx, name, r.kind, ids)
 	if err != nil {
 		return err
 	}
@@ -171,7 +187,7 @@ func (r *reconciler) remotePage(ctx context.Context, page []*tandem.RemoteChange
 			ours = append(ours, ch.LocalID)
 		}
 	}
-	carried, err := r.st.RecordsByID(ctx, name, tandem.KindCustomer, ours)
+	carried, err := r.st.RecordsByID(ctx, name, r.kind, ours)
 	if err != nil {
 		return err
 	}
@@ -230,7 +246,7 @@ func (r *reconciler) compare(ctx context.Context, ch *tandem.RemoteChange, lr ta
 		return r.repair(ctx, tandem.RepairUpdateLocal, local.Ref.ID, ch.RemoteID, "", func() error {
 			return r.s.apply(ctx, r.src, ch)
 		})
-	case !sameFields(ch.Customer, local.Customer):
+	case !sameRecord(ch.Fields, local.Fields):
 		// Only the local side moved (a push waiting absorbs this one), or
 		// the link wrongly says both sides agree: push from what is there.
 		return r.repair(ctx, tandem.RepairUpdateRemote, local.Ref.ID, ch.RemoteID, "", func() error {
@@ -391,6 +407,27 @@ func (r *reconciler) report(ctx context.Context) {
 	if err := r.st.SaveReconcileRun(ctx, r.run); err != nil {
 		r.s.logger.WarnContext(ctx, "save reconcile progress", "run", r.run.ID, "error", err)
 	}
+}
+
+// kindsOf returns the kinds reconciliation walks for an integration: those
+// it declares (tandem.Selective), customers first; customers only for one
+// that declares none.
+func (s *Syncer) kindsOf(integration string) []tandem.Kind {
+	sel, ok := s.integrations[integration].(tandem.Selective)
+	if !ok {
+		return []tandem.Kind{tandem.KindCustomer}
+	}
+	declared := sel.Kinds()
+	kinds := make([]tandem.Kind, 0, len(declared))
+	if slices.Contains(declared, tandem.KindCustomer) {
+		kinds = append(kinds, tandem.KindCustomer)
+	}
+	for _, k := range declared {
+		if k != tandem.KindCustomer {
+			kinds = append(kinds, k)
+		}
+	}
+	return kinds
 }
 
 // settledByOperator says a link is the operator's to settle: parked (to

@@ -7,6 +7,7 @@ package syncer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,6 +21,7 @@ import (
 // Store is what the syncer needs of a store.
 type Store interface {
 	tandem.Catalog
+	tandem.InvoiceCatalog
 	// PushState returns the record's current state and its link to
 	// integration (a pending link with no remote id if it was never pushed).
 	PushState(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Record, *tandem.Link, error)
@@ -28,6 +30,10 @@ type Store interface {
 	// ParkPush parks the job's record with msg and ends the job, in one
 	// transaction.
 	ParkPush(ctx context.Context, job *river.Job[tandem.PushArgs], msg string) error
+	// WaitForLink says whether the push of ref to integration can go, its
+	// dependency (an invoice's customer) having a remote id there; if not,
+	// it records msg on ref's link, which stays pending.
+	WaitForLink(ctx context.Context, integration string, ref, dependsOn tandem.Ref, msg string) (ready bool, err error)
 	// SaveIntent records an integration's intent on the link of ref.
 	SaveIntent(ctx context.Context, integration string, ref tandem.Ref, intent []byte) error
 	// LoadEvent returns a stored inbound event.
@@ -147,7 +153,11 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 	var res *tandem.PushResult
 	// A discarded link holds back the version an operator gave up on.
 	if link.SyncedVersion < rec.Version && link.Status != tandem.LinkDiscarded {
-		res, err = in.Push(ctx, &tandem.PushRequest{Record: rec, Link: link,
+		customerLink, ready, err := s.customerLink(ctx, job, rec, link)
+		if !ready {
+			return err // it waits, or is parked
+		}
+		res, err = in.Push(ctx, &tandem.PushRequest{Record: rec, Link: link, CustomerLink: customerLink,
 			SaveIntent: func(ctx context.Context, intent []byte) error {
 				return s.store.SaveIntent(ctx, args.Integration, args.Ref, intent)
 			}})
@@ -170,6 +180,57 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 		return river.JobSnooze(0) // a write landed while we pushed: push it now
 	}
 	return nil
+}
+
+// maxCustomerWait bounds the wait of a push for its customer's remote id
+// between two looks, which double from a second: the customer's push wakes
+// the waiting ones as soon as it records the id, so this is the fallback
+// (for a push that was deciding to wait at that very moment).
+const maxCustomerWait = time.Minute
+
+// customerLink returns, for a record that belongs to a customer (an
+// invoice), that customer's link to the job's integration. When the
+// customer has no remote id there yet, the push waits: the link shows why,
+// and the job is snoozed (River counts no attempt, so it is neither parked
+// nor lost; writes meanwhile are absorbed by it, and it pushes the latest
+// state once it runs). A customer deleted before it got one never will:
+// the push is parked. Unless ready, the push does not go and err is the
+// job's result.
+func (s *Syncer) customerLink(ctx context.Context, job *river.Job[tandem.PushArgs], rec *tandem.Record, link *tandem.Link) (cl *tandem.Link, ready bool, err error) {
+	if rec.Invoice == nil {
+		return nil, true, nil
+	}
+	args := job.Args
+	customer := tandem.Ref{Kind: tandem.KindCustomer, ID: rec.Invoice.CustomerID}
+	crec, cl, err := s.store.PushState(ctx, args.Integration, customer)
+	switch {
+	case err != nil:
+		return nil, false, fmt.Errorf("load customer %s: %w", customer.ID, err)
+	case cl.RemoteID != "" || (rec.Deleted && link.RemoteID == ""):
+		return cl, true, nil // a draft deleted before it was pushed needs no customer
+	case crec.Deleted:
+		return nil, false, s.park(ctx, job, fmt.Errorf("customer %s was deleted before it reached %s", customer.ID, args.Integration))
+	}
+	msg := fmt.Sprintf("waits for customer %s to reach %s", customer.ID, args.Integration)
+	linked, err := s.store.WaitForLink(ctx, args.Integration, args.Ref, customer, msg)
+	if err != nil {
+		return nil, false, fmt.Errorf("record wait: %w", err)
+	}
+	if linked {
+		return nil, false, river.JobSnooze(0) // linked meanwhile: run again at once
+	}
+	s.logger.DebugContext(ctx, "push waits", "integration", args.Integration, "kind", args.Ref.Kind,
+		"id", args.Ref.ID, "customer", customer.ID)
+	return nil, false, river.JobSnooze(min(time.Second<<min(snoozes(job), 20), maxCustomerWait))
+}
+
+// snoozes is how many times River snoozed the job so far.
+func snoozes(job *river.Job[tandem.PushArgs]) int {
+	var m struct {
+		Snoozes int `json:"snoozes"`
+	}
+	_ = json.Unmarshal(job.Metadata, &m) // no metadata counts as none
+	return m.Snoozes
 }
 
 // fail records a failed push and turns the integration's classification into

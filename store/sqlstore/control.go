@@ -46,7 +46,7 @@ func (s *Store[TTx]) DiscardFailure(ctx context.Context, integration string, ref
 		if err := s.lockFailure(ctx, q, integration, ref); err != nil {
 			return err
 		}
-		table := kindTables[ref.Kind]
+		table := kinds[ref.Kind].table
 		if err := q.Exec(ctx, `UPDATE links SET status = 'discarded', updated_at = $4,
 			discarded_version = (SELECT version FROM `+table+` WHERE id = $3)
 			WHERE integration = $1 AND kind = $2 AND local_id = $3`,
@@ -62,16 +62,14 @@ func (s *Store[TTx]) DiscardFailure(ctx context.Context, integration string, ref
 // not parked.
 func (s *Store[TTx]) lockFailure(ctx context.Context, q Querier, integration string, ref tandem.Ref) error {
 	notParked := tandem.Errorf(tandem.ENOTFOUND, "no parked failure %s", tandem.FailureID(integration, ref))
-	table, ok := kindTables[ref.Kind]
-	if !ok {
+	if _, ok := kinds[ref.Kind]; !ok {
 		return notParked
 	}
-	var version int64
-	err := q.QueryRow(ctx, `SELECT version FROM `+table+` WHERE id = $1`+s.e.ForUpdate, ref.ID).Scan(&version)
+	_, err := s.lockVersion(ctx, q, ref)
 	if errors.Is(err, ErrNoRows) {
 		return notParked
 	} else if err != nil {
-		return fmt.Errorf("lock %s %s: %w", ref.Kind, ref.ID, err)
+		return err
 	}
 	var status string
 	err = q.QueryRow(ctx, `SELECT status FROM links WHERE integration = $1 AND kind = $2 AND local_id = $3`,

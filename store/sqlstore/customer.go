@@ -258,9 +258,7 @@ func (s *Store[TTx]) loadCustomer(ctx context.Context, q Querier, id string, loc
 	return c, err
 }
 
-func errCustomerNotFound(id string) error {
-	return tandem.Errorf(tandem.ENOTFOUND, "customer %s not found", id)
-}
+func errCustomerNotFound(id string) error { return errNotFound(tandem.KindCustomer, id) }
 
 func scanCustomer(r Row) (*tandem.Customer, error) {
 	var (

@@ -11,14 +11,17 @@ import (
 	"github.com/tandemsync/tandem"
 )
 
-// invoiceColumns are the columns scanInvoice reads.
-const invoiceColumns = `id, customer_id, currency, description, due_date, metadata, lines, status, number,
-	subtotal, total, amount_due, amount_paid, amount_remaining, hosted_invoice_url, payment_failure,
-	version, created_at, updated_at, deleted_at`
+// invoiceColumns are the columns scanInvoice reads, qualified so that joins
+// may use them.
+const invoiceColumns = `invoices.id, invoices.customer_id, invoices.currency, invoices.description,
+	invoices.due_date, invoices.metadata, invoices.lines, invoices.status, invoices.number, invoices.subtotal,
+	invoices.total, invoices.amount_due, invoices.amount_paid, invoices.amount_remaining,
+	invoices.hosted_invoice_url, invoices.payment_failure, invoices.version, invoices.created_at,
+	invoices.updated_at, invoices.deleted_at`
 
 // CreateInvoice stores inv as a new invoice of a live customer (id,
 // version, timestamps and totals are set here; a new invoice is a draft
-// unless inv says otherwise) and enqueues its pushes in the same
+// unless inv says otherwise; see computeTotals) and enqueues its pushes in the same
 // transaction. With an idempotency key seen before, it returns the first
 // result instead.
 func (s *Store[TTx]) CreateInvoice(ctx context.Context, inv *tandem.Invoice, w tandem.Write) (*tandem.Invoice, bool, error) {
@@ -55,7 +58,7 @@ func (s *Store[TTx]) createInvoice(ctx context.Context, in *tandem.Invoice, w ta
 		if inv.Status == "" {
 			inv.Status = tandem.InvoiceDraft
 		}
-		inv.ComputeTotals()
+		computeTotals(&inv, w)
 		if err := s.writeInvoice(ctx, q, &inv, w.Origin, true); err != nil {
 			return err
 		}
@@ -109,7 +112,7 @@ func (s *Store[TTx]) ListInvoices(ctx context.Context, f tandem.InvoiceFilter) (
 }
 
 // UpdateInvoice applies change to the live invoice id, checks and totals
-// the result, and stores it as the next version, enqueuing its pushes in
+// the result (see computeTotals), and stores it as the next version, enqueuing its pushes in
 // the same transaction. change sees the stored state under the row's lock:
 // it is where a caller refuses an edit the invoice's status forbids. The
 // id and customer cannot change.
@@ -128,7 +131,7 @@ func (s *Store[TTx]) UpdateInvoice(ctx context.Context, id string, w tandem.Writ
 		if err := inv.Validate(); err != nil {
 			return err
 		}
-		inv.ComputeTotals()
+		computeTotals(inv, w)
 		inv.Version++
 		inv.UpdatedAt = s.now()
 		if err := s.writeInvoice(ctx, q, inv, w.Origin, false); err != nil {
@@ -162,6 +165,15 @@ func (s *Store[TTx]) DeleteInvoice(ctx context.Context, id string, w tandem.Writ
 		}
 		return s.afterWrite(ctx, tx, q, tandem.Ref{Kind: tandem.KindInvoice, ID: id}, inv.Version+1, w)
 	})
+}
+
+// computeTotals totals inv from its lines, unless w comes from an
+// integration: the provider's amounts (taxes, discounts, payments) are
+// then what the invoice states.
+func computeTotals(inv *tandem.Invoice, w tandem.Write) {
+	if w.Origin == "" || w.Origin == tandem.OriginAPI {
+		inv.ComputeTotals()
+	}
 }
 
 // writeInvoice inserts (create) or updates inv's row.
@@ -226,9 +238,7 @@ func (s *Store[TTx]) loadInvoice(ctx context.Context, q Querier, id string, lock
 	return inv, err
 }
 
-func errInvoiceNotFound(id string) error {
-	return tandem.Errorf(tandem.ENOTFOUND, "invoice %s not found", id)
-}
+func errInvoiceNotFound(id string) error { return errNotFound(tandem.KindInvoice, id) }
 
 func scanInvoice(r Row) (*tandem.Invoice, error) {
 	var (

@@ -18,13 +18,6 @@ var ErrNoRows = errors.New("no rows")
 const linkColumns = `l.integration, l.kind, l.local_id, l.remote_id, l.synced_version, l.base, l.status,
 	l.last_error, l.attempts, l.synced_at, l.updated_at, l.intent, l.watermark, l.discarded_version`
 
-// kindTables names the table holding each entity kind; its rows carry a
-// version and are locked by the push worker's final check.
-var kindTables = map[tandem.Kind]string{
-	tandem.KindCustomer: "customers",
-	tandem.KindInvoice:  "invoices",
-}
-
 // PushState returns what a push of ref to integration starts from: the
 // record's current state (tombstones included) and its link, a pending link
 // with no remote id when the record was never pushed.
@@ -34,7 +27,7 @@ func (s *Store[TTx]) PushState(ctx context.Context, integration string, ref tand
 	case err != nil:
 		return nil, nil, fmt.Errorf("load push state: %w", err)
 	case len(recs) == 0:
-		return nil, nil, errCustomerNotFound(ref.ID)
+		return nil, nil, errNotFound(ref.Kind, ref.ID)
 	}
 	rec, link := recs[0].Record, recs[0].Link
 	if link == nil {
@@ -47,14 +40,14 @@ func (s *Store[TTx]) PushState(ctx context.Context, integration string, ref tand
 // for those it was never pushed to), and to any integration it was pushed to
 // before, by integration name.
 func (s *Store[TTx]) Links(ctx context.Context, ref tandem.Ref) ([]*tandem.Link, error) {
-	table, ok := kindTables[ref.Kind]
-	if !ok {
-		return nil, tandem.Errorf(tandem.EINVALID, "unknown kind %q", ref.Kind)
+	spec, err := specOf(ref.Kind)
+	if err != nil {
+		return nil, err
 	}
 	var version int64
-	if err := s.e.DB.QueryRow(ctx, `SELECT version FROM `+table+` WHERE id = $1`, ref.ID).Scan(&version); err != nil {
+	if err := s.e.DB.QueryRow(ctx, `SELECT version FROM `+spec.table+` WHERE id = $1`, ref.ID).Scan(&version); err != nil {
 		if errors.Is(err, ErrNoRows) {
-			return nil, tandem.Errorf(tandem.ENOTFOUND, "%s %s not found", ref.Kind, ref.ID)
+			return nil, errNotFound(ref.Kind, ref.ID)
 		}
 		return nil, s.e.Translate(fmt.Errorf("read version: %w", err))
 	}
@@ -126,18 +119,21 @@ func (s *Store[TTx]) queryLinks(ctx context.Context, query string, args ...any) 
 // write landed meanwhile (its own job was absorbed by this running one), moved
 // is true and the job must run again; otherwise the job is completed before
 // the lock is released, so no write can slip between the check and the end.
+// A customer's first remote id also wakes the pushes of its records that
+// wait for it (see WaitForLink).
 func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (moved bool, err error) {
 	ref := job.Args.Ref
-	table, ok := kindTables[ref.Kind]
-	if !ok {
-		return false, tandem.Errorf(tandem.EINVALID, "unknown kind %q", ref.Kind)
-	}
 	err = s.inTx(ctx, Relaxed, func(tx TTx, q Querier) error {
-		var current int64
-		if err := q.QueryRow(ctx, `SELECT version FROM `+table+` WHERE id = $1`+s.e.ForUpdate, ref.ID).Scan(&current); err != nil {
-			return fmt.Errorf("lock %s %s: %w", ref.Kind, ref.ID, err)
+		current, err := s.lockVersion(ctx, q, ref)
+		if err != nil {
+			return err
 		}
 		moved = current > version
+		if res != nil && ref.Kind == tandem.KindCustomer && res.RemoteID != "" {
+			if err := s.wakeWaiting(ctx, tx, q, job.Args.Integration, ref.ID); err != nil {
+				return err
+			}
+		}
 		if res != nil {
 			status := tandem.LinkSynced
 			if moved {
@@ -186,15 +182,9 @@ func (s *Store[TTx]) RecordPushError(ctx context.Context, integration string, re
 // a job on its way out.
 func (s *Store[TTx]) ParkPush(ctx context.Context, job *river.Job[tandem.PushArgs], msg string) error {
 	ref := job.Args.Ref
-	table, ok := kindTables[ref.Kind]
-	if !ok {
-		return tandem.Errorf(tandem.EINVALID, "unknown kind %q", ref.Kind)
-	}
 	return s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
-		var version int64
-		err := q.QueryRow(ctx, `SELECT version FROM `+table+` WHERE id = $1`+s.e.ForUpdate, ref.ID).Scan(&version)
-		if err != nil && !errors.Is(err, ErrNoRows) {
-			return fmt.Errorf("lock %s %s: %w", ref.Kind, ref.ID, err)
+		if _, err := s.lockVersion(ctx, q, ref); err != nil && !errors.Is(err, ErrNoRows) {
+			return err
 		}
 		if err := s.recordPushError(ctx, q, job.Args.Integration, ref, msg, tandem.LinkFailed); err != nil {
 			return err

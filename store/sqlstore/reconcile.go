@@ -22,10 +22,11 @@ func (s *Store[TTx]) RecordsByRemoteID(ctx context.Context, integration string, 
 		return nil, nil
 	}
 	// From links first (CROSS JOIN keeps that order in SQLite), so the
-	// lookup goes through links_remote, not through every customer.
-	return s.linkedRecords(ctx, integration, kind, `links l CROSS JOIN customers`,
-		`l.integration = $1 AND l.kind = $2 AND l.remote_id <> '' AND l.remote_id IN (`+placeholders(3, len(remoteIDs))+`)
-		AND customers.id = l.local_id`, stringArgs(remoteIDs)...)
+	// lookup goes through links_remote, not through every record.
+	return s.linkedRecords(ctx, integration, kind, func(t string) string {
+		return `links l CROSS JOIN ` + t + ` WHERE l.integration = $1 AND l.kind = $2 AND l.remote_id <> ''
+			AND l.remote_id IN (` + placeholders(3, len(remoteIDs)) + `) AND ` + t + `.id = l.local_id`
+	}, stringArgs(remoteIDs)...)
 }
 
 // RecordsByID returns the local records with the given ids (tombstones
@@ -34,29 +35,35 @@ func (s *Store[TTx]) RecordsByID(ctx context.Context, integration string, kind t
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return s.linkedRecords(ctx, integration, kind, leftJoinLinks, `customers.id IN (`+placeholders(3, len(ids))+`)`,
-		stringArgs(ids)...)
+	return s.linkedRecords(ctx, integration, kind, func(t string) string {
+		return leftJoinLinks(t) + ` WHERE ` + t + `.id IN (` + placeholders(3, len(ids)) + `)`
+	}, stringArgs(ids)...)
 }
 
 // ScanRecords returns up to limit local records (tombstones included) with
 // ids after the given one, in id order, with their links to integration:
 // the pages of a walk over the whole catalog.
 func (s *Store[TTx]) ScanRecords(ctx context.Context, integration string, kind tandem.Kind, after string, limit int) ([]tandem.LinkedRecord, error) {
-	return s.linkedRecords(ctx, integration, kind, leftJoinLinks,
-		`customers.id > $3 ORDER BY customers.id LIMIT `+strconv.Itoa(limit), after)
+	return s.linkedRecords(ctx, integration, kind, func(t string) string {
+		return leftJoinLinks(t) + ` WHERE ` + t + `.id > $3 ORDER BY ` + t + `.id LIMIT ` + strconv.Itoa(limit)
+	}, after)
 }
 
-// leftJoinLinks are the customers, each with its link to the integration
-// ($1) of the kind ($2) if it has one.
-const leftJoinLinks = `customers LEFT JOIN links l ON l.integration = $1 AND l.kind = $2 AND l.local_id = customers.id`
+// leftJoinLinks are the records of table, each with its link to the
+// integration ($1) of the kind ($2) if it has one.
+func leftJoinLinks(table string) string {
+	return table + ` LEFT JOIN links l ON l.integration = $1 AND l.kind = $2 AND l.local_id = ` + table + `.id`
+}
 
-// linkedRecords returns the customers of from (customers and links l)
-// matching where (parameters from $3), with their links.
-func (s *Store[TTx]) linkedRecords(ctx context.Context, integration string, kind tandem.Kind, from, where string, args ...any) ([]tandem.LinkedRecord, error) {
-	if kind != tandem.KindCustomer {
-		return nil, tandem.Errorf(tandem.EINVALID, "unknown kind %q", kind)
+// linkedRecords returns the records of kind that query selects, with their
+// links: query gets the kind's table and returns the FROM and WHERE clauses
+// over that table and links l (parameters from $3).
+func (s *Store[TTx]) linkedRecords(ctx context.Context, integration string, kind tandem.Kind, query func(table string) string, args ...any) ([]tandem.LinkedRecord, error) {
+	spec, err := specOf(kind)
+	if err != nil {
+		return nil, err
 	}
-	rows, err := s.e.DB.Query(ctx, `SELECT `+customerColumns+`, `+linkColumns+` FROM `+from+` WHERE `+where,
+	rows, err := s.e.DB.Query(ctx, `SELECT `+spec.columns+`, `+linkColumns+` FROM `+query(spec.table),
 		append([]any{integration, string(kind)}, args...)...)
 	if err != nil {
 		return nil, s.e.Translate(fmt.Errorf("query records: %w", err))
@@ -64,9 +71,15 @@ func (s *Store[TTx]) linkedRecords(ctx context.Context, integration string, kind
 	defer rows.Close()
 	var out []tandem.LinkedRecord
 	for rows.Next() {
-		rec, link, err := scanLinkedCustomer(rows)
+		var l nullableLink
+		fields, err := spec.scan(linkRow{rows, &l})
 		if err != nil {
 			return nil, err
+		}
+		rec := recordOf(fields)
+		link := l.link()
+		if link != nil {
+			link.Status = effectiveStatus(link, rec.Version)
 		}
 		out = append(out, tandem.LinkedRecord{Record: rec, Link: link})
 	}
@@ -74,33 +87,6 @@ func (s *Store[TTx]) linkedRecords(ctx context.Context, integration string, kind
 		return nil, s.e.Translate(fmt.Errorf("query records: %w", err))
 	}
 	return out, nil
-}
-
-// scanLinkedCustomer reads customerColumns then linkColumns; the link is
-// nil when the join found none, and carries its effective status.
-func scanLinkedCustomer(r Row) (*tandem.Record, *tandem.Link, error) {
-	var (
-		c         tandem.Customer
-		address   string
-		metadata  string
-		deletedAt *time.Time
-		l         nullableLink
-	)
-	dest := append([]any{&c.ID, &c.Name, &c.Email, &c.Phone, &address, &metadata, &c.Version,
-		&c.CreatedAt, &c.UpdatedAt, &deletedAt}, l.dest()...)
-	if err := r.Scan(dest...); err != nil {
-		return nil, nil, err
-	}
-	if err := decodeCustomer(&c, address, metadata, deletedAt); err != nil {
-		return nil, nil, err
-	}
-	rec := &tandem.Record{Ref: tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, Version: c.Version, UpdatedAt: c.UpdatedAt,
-		Deleted: c.Deleted, Fields: tandem.Fields{Customer: &c}}
-	link := l.link()
-	if link != nil {
-		link.Status = effectiveStatus(link, rec.Version)
-	}
-	return rec, link, nil
 }
 
 // Resync makes the next push of ref to integration start from base (what

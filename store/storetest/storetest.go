@@ -67,6 +67,11 @@ func Run(t *testing.T, open Opener) {
 		{"SharedQueueMoved", testSharedQueueMoved},
 		{"Invoices", testInvoices},
 		{"InvoicePushes", testInvoicePushes},
+		{"InvoiceReads", testInvoiceReads},
+		{"InvoiceWaitsForCustomer", testInvoiceWaitsForCustomer},
+		{"InvoiceOfDeletedCustomerParks", testInvoiceOfDeletedCustomerParks},
+		{"ApplyInvoices", testApplyInvoices},
+		{"ReconcileInvoices", testReconcileInvoices},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,6 +86,9 @@ type env struct {
 	st  Store
 	raw sqlstore.Querier
 	in  *syncertest.Integration
+	// src is in's inbound half: the events tests deliver, applied.
+	src *source
+	sy  *syncer.Syncer
 }
 
 // newEnv opens a migrated store with one test integration "test". With work
@@ -104,8 +112,10 @@ func newEnv(t *testing.T, open Opener, work bool, tweak func(*sqlstore.Options))
 	if err := st.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	syncer.New(st, []tandem.Integration{in}, syncer.Options{Logger: opts.Logger}).Register(workers)
-	e := &env{st: st, raw: raw, in: in}
+	src := newSource(in)
+	sy := syncer.New(st, []tandem.Integration{src}, syncer.Options{Logger: opts.Logger})
+	sy.Register(workers)
+	e := &env{st: st, raw: raw, in: in, src: src, sy: sy}
 	if work {
 		e.start(t)
 	}

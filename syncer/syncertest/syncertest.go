@@ -23,6 +23,9 @@ type Push struct {
 	Deleted bool       `json:"deleted"`
 	Name    string     `json:"name"`
 	PID     int        `json:"pid"`
+	// CustomerRemoteID is, for a record that belongs to a customer, that
+	// customer's remote id as the push request gave it.
+	CustomerRemoteID string `json:"customer_remote_id,omitempty"`
 }
 
 // Integration is a recording tandem.Integration.
@@ -63,8 +66,8 @@ func NewFile(name, path string) (*Integration, error) {
 // Name implements tandem.Integration.
 func (in *Integration) Name() string { return in.name }
 
-// Push implements tandem.Integration: it records rec and answers a remote id
-// derived from the local one.
+// Push implements tandem.Integration: it records rec and answers the link's
+// remote id, or for a first push one derived from the local id.
 func (in *Integration) Push(ctx context.Context, req *tandem.PushRequest) (*tandem.PushResult, error) {
 	rec := req.Record
 	in.mu.Lock()
@@ -91,6 +94,9 @@ func (in *Integration) Push(ctx context.Context, req *tandem.PushRequest) (*tand
 	if rec.Customer != nil {
 		p.Name = rec.Customer.Name
 	}
+	if req.CustomerLink != nil {
+		p.CustomerRemoteID = req.CustomerLink.RemoteID
+	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.file != nil {
@@ -105,7 +111,11 @@ func (in *Integration) Push(ctx context.Context, req *tandem.PushRequest) (*tand
 	in.pushes = append(in.pushes, p)
 	close(in.changed)
 	in.changed = make(chan struct{})
-	return &tandem.PushResult{RemoteID: "remote_" + rec.Ref.ID}, nil
+	remoteID := req.Link.RemoteID
+	if remoteID == "" {
+		remoteID = "remote_" + rec.Ref.ID
+	}
+	return &tandem.PushResult{RemoteID: remoteID}, nil
 }
 
 // Pushes returns the pushes so far, in order.
