@@ -213,8 +213,14 @@ func (s *Store[TTx]) recordPushError(ctx context.Context, q Querier, integration
 
 // updateLink records an inbound change on the link of ref to integration,
 // inside a write of ref at version. The base only moves forward: an older
-// change (a lower watermark) applied late never replaces a newer base.
-func (s *Store[TTx]) updateLink(ctx context.Context, q Querier, integration string, ref tandem.Ref, version int64, u *tandem.LinkUpdate) error {
+// change (a lower watermark) applied late never replaces a newer base. A
+// customer linked here for the first time wakes the pushes waiting for it.
+func (s *Store[TTx]) updateLink(ctx context.Context, tx TTx, q Querier, integration string, ref tandem.Ref, version int64, u *tandem.LinkUpdate) error {
+	if ref.Kind == tandem.KindCustomer && u.RemoteID != "" {
+		if err := s.wakeWaiting(ctx, tx, q, integration, ref.ID); err != nil {
+			return err
+		}
+	}
 	synced, status, conflict := int64(0), tandem.LinkSynced, u.Conflict
 	if u.Synced {
 		synced = version
@@ -252,7 +258,7 @@ func (s *Store[TTx]) updateLink(ctx context.Context, q Querier, integration stri
 // whose copy is behind.
 func (s *Store[TTx]) ConfirmLink(ctx context.Context, ref tandem.Ref, version int64, w tandem.Write) error {
 	return s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
-		if err := s.updateLink(ctx, q, w.Origin, ref, version, w.Link); err != nil {
+		if err := s.updateLink(ctx, tx, q, w.Origin, ref, version, w.Link); err != nil {
 			return err
 		}
 		if !w.PushToOrigin {

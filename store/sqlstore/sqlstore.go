@@ -311,7 +311,7 @@ func (s *Store[TTx]) now() time.Time { return s.opts.Now().UTC().Truncate(time.M
 // other write: a link is pending whenever its synced version is behind.
 func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tandem.Ref, version int64, w tandem.Write) error {
 	if w.Link != nil {
-		if err := s.updateLink(ctx, q, w.Origin, ref, version, w.Link); err != nil {
+		if err := s.updateLink(ctx, tx, q, w.Origin, ref, version, w.Link); err != nil {
 			return err
 		}
 	}

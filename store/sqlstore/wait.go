@@ -42,10 +42,10 @@ func (s *Store[TTx]) WaitForLink(ctx context.Context, integration string, ref, d
 	return ready, err
 }
 
-// wakeWaiting runs inside the push of customer to integration that records
-// its remote id: when the customer had none before, the pushes of its live
+// wakeWaiting runs inside a write that records customer's remote id in
+// integration (its push, or an inbound change): when it had none before, the pushes of its live
 // records that have none either (they wait for it, see WaitForLink) are
-// made available now, or enqueued if they have no job. A push that decided
+// made available now (River's JobRetry), or enqueued if they have no job. A push that decided
 // to wait moments before is still running, and River ignores changes to a
 // running job: that one waits out its snooze, which the syncer bounds.
 func (s *Store[TTx]) wakeWaiting(ctx context.Context, tx TTx, q Querier, integration, customer string) error {
@@ -78,7 +78,9 @@ func (s *Store[TTx]) wakeWaiting(ctx context.Context, tx TTx, q Querier, integra
 		return fmt.Errorf("enqueue waiting pushes: %w", err)
 	}
 	for _, r := range results {
-		if r.UniqueSkippedAsDuplicate && r.Job.State == rivertype.JobStateScheduled {
+		// A snoozed job waits as scheduled, or as available with a future
+		// time when the snooze is shorter than River's scheduler interval.
+		if r.UniqueSkippedAsDuplicate && r.Job.State != rivertype.JobStateRunning {
 			if _, err := s.river.JobRetryTx(ctx, tx, r.Job.ID); err != nil {
 				return fmt.Errorf("wake push job %d: %w", r.Job.ID, err)
 			}

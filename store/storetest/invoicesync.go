@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -97,6 +98,18 @@ func testInvoiceReads(t *testing.T, open Opener) {
 // the customer's push records its remote id, the invoice goes at once (not
 // when its wait ends), with its customer's link, in its latest state.
 func testInvoiceWaitsForCustomer(t *testing.T, open Opener) {
+	for _, how := range []string{"by its push", "by an inbound change"} {
+		t.Run(how, func(t *testing.T) {
+			t.Parallel()
+			testInvoiceWaitsForCustomerLinked(t, open, how == "by its push")
+		})
+	}
+}
+
+// testInvoiceWaitsForCustomerLinked is testInvoiceWaitsForCustomer with
+// the customer linked by its push, or else by an inbound change (a link-up)
+// while its push hangs.
+func testInvoiceWaitsForCustomerLinked(t *testing.T, open Opener, byPush bool) {
 	e := newEnv(t, open, false, nil)
 	ctx := context.Background()
 	release := make(chan struct{})
@@ -115,10 +128,13 @@ func testInvoiceWaitsForCustomer(t *testing.T, open Opener) {
 	}
 	ref := tandem.Ref{Kind: tandem.KindInvoice, ID: inv.ID}
 	e.start(t)
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free) // before the store stops
 
 	// Waiting: each look at the customer notes the wait on the link; after
-	// three, the job waits seconds (snoozed, not running, so that the
-	// customer's push can wake it). It is never attempted.
+	// three, the job waits 4 seconds (snoozed; once it is no longer running,
+	// the customer's link can wake it). It is never attempted.
 	want := "waits for customer " + c.ID + " to reach test"
 	looks := map[time.Time]bool{}
 	eventually(t, "the invoice's push to wait three times", func() bool {
@@ -135,7 +151,7 @@ func testInvoiceWaitsForCustomer(t *testing.T, open Opener) {
 		if l := e.linkOf(t, ref); l.LastError == want {
 			looks[l.UpdatedAt] = true
 		}
-		return len(looks) >= 3 && state == "scheduled"
+		return len(looks) >= 3 && state != "running"
 	})
 	if l := e.linkOf(t, ref); l.Status != tandem.LinkPending || l.LastError != want || l.Attempts != 0 {
 		t.Fatalf("link of the waiting invoice = %+v, want pending with %q", l, want)
@@ -149,14 +165,20 @@ func testInvoiceWaitsForCustomer(t *testing.T, open Opener) {
 		t.Fatalf("the invoice was pushed %d times before its customer", n)
 	}
 
-	released := time.Now()
-	close(release)
-	e.in.WaitVersion(t, 3*time.Second, inv.ID, 3)
-	if took := time.Since(released); took > 3*time.Second {
-		t.Fatalf("the invoice went %v after its customer", took)
+	customerRemoteID := "remote_" + c.ID
+	if byPush {
+		free()
+	} else {
+		customerRemoteID = "cus_linked"
+		if err := e.st.ConfirmLink(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, 0, tandem.Write{Origin: "test",
+			Link: &tandem.LinkUpdate{RemoteID: customerRemoteID}}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	// Well before its next look at the customer.
+	e.in.WaitVersion(t, 3*time.Second, inv.ID, 3)
 	pushes := e.in.PushesOf(inv.ID)
-	if len(pushes) != 1 || pushes[0].CustomerRemoteID != "remote_"+c.ID {
+	if len(pushes) != 1 || pushes[0].CustomerRemoteID != customerRemoteID {
 		t.Fatalf("invoice pushes = %+v, want one of version 3 with the customer's remote id", pushes)
 	}
 	eventually(t, "the invoice synced", func() bool {
