@@ -43,7 +43,7 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[tandem.ApplyArgs]
 			return fmt.Errorf("fetch %s %s: %w", nudge.Kind, nudge.RemoteID, err)
 		}
 	}
-	if err := s.apply(ctx, src, ch); err != nil {
+	if err := s.applyRetrying(ctx, src, ch); err != nil {
 		s.logger.WarnContext(ctx, "apply failed", "integration", args.Integration, "event", ev.ID, "error", err)
 		return err
 	}
@@ -53,6 +53,25 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[tandem.ApplyArgs]
 	s.logger.DebugContext(ctx, "applied", "integration", args.Integration, "event", ev.ID, "type", ev.Type,
 		"remote_id", ch.RemoteID, "echo", ch.Ours)
 	return nil
+}
+
+// applyRetries is how many times applyRetrying applies a change that
+// raced a write to its record.
+const applyRetries = 5
+
+// applyRetrying applies ch, again at once when a write to its record (a
+// push recording its result, another event of the same record) landed
+// between the read and the write: each attempt reads the record afresh, so
+// a burst of events about one record settles within milliseconds instead
+// of waiting for the queue's retry backoff.
+func (s *Syncer) applyRetrying(ctx context.Context, src tandem.Source, ch *tandem.RemoteChange) error {
+	var err error
+	for range applyRetries {
+		if err = s.apply(ctx, src, ch); tandem.ErrorCode(err) != tandem.EPRECONDITION {
+			return err
+		}
+	}
+	return err
 }
 
 // apply brings the local record in line with a remote change.
@@ -83,7 +102,7 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 				return err
 			}
 		}
-		if nothingNew() {
+		if nothingNew() && !ownsFields(local) {
 			return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
 				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
 		}
@@ -118,6 +137,12 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 	}
 	return s.merge(ctx, src, local, link, ch, update)
 }
+
+// ownsFields says whether the provider owns fields of local that a push
+// of it learns (an invoice's number, status and amounts, given by Stripe):
+// a change equal to the state a push recorded may still hold news for the
+// local record, so it is merged rather than only confirmed.
+func ownsFields(local *tandem.Record) bool { return local != nil && local.Invoice != nil }
 
 // create stores a record born remotely. An invoice goes under the local
 // customer linked to its remote customer, which is brought in first when

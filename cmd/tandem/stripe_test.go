@@ -372,11 +372,12 @@ func TestStripeConflicts(t *testing.T) {
 	}
 }
 
-// TestStripeKilledMidBurst: a Tandem process killed with SIGKILL in the
-// middle of a burst of 200 creates, then restarted: every customer exists in
-// Stripe exactly once and matches.
-func TestStripeKilledMidBurst(t *testing.T) {
-	t.Parallel()
+// killableStripeEnv makes a Stripe emulator (10 ms of latency) and a
+// start function that runs Tandem as a child process, on one SQLite
+// database, with the emulator's webhooks pointed at it: a test kills it
+// and starts it again.
+func killableStripeEnv(t *testing.T) (*emulator.Emulator, func() *process) {
+	t.Helper()
 	em, err := emulator.New(emulator.Config{SecretKey: stripeTestKey, Faults: emulator.Faults{Latency: 10 * time.Millisecond},
 		WebhookBackoff: 20 * time.Millisecond})
 	if err != nil {
@@ -386,14 +387,21 @@ func TestStripeKilledMidBurst(t *testing.T) {
 	t.Cleanup(func() { srv.Close(); _ = em.Close() })
 	env := []string{"TANDEM_DATABASE_URL=sqlite:" + filepath.Join(t.TempDir(), "tandem.db"),
 		"STRIPE_SECRET_KEY=" + stripeTestKey, "STRIPE_API_URL=" + srv.URL, "STRIPE_WEBHOOK_SECRET=" + stripeTestSecret}
-	start := func() *process {
+	return em, func() *process {
 		p := startProcess(t, env...)
 		if err := em.SetWebhook(emulator.Webhook{URL: p.URL + "/webhooks/stripe", Secret: stripeTestSecret}); err != nil {
 			t.Fatal(err)
 		}
 		return p
 	}
+}
 
+// TestStripeKilledMidBurst: a Tandem process killed with SIGKILL in the
+// middle of a burst of 200 creates, then restarted: every customer exists in
+// Stripe exactly once and matches.
+func TestStripeKilledMidBurst(t *testing.T) {
+	t.Parallel()
+	em, start := killableStripeEnv(t)
 	p := start()
 	api := &client{t: t, base: p.URL}
 	names := map[string]string{} // local id → name, for the creates the API answered

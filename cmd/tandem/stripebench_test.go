@@ -759,36 +759,12 @@ func BenchmarkStripeRateBudget(b *testing.B) {
 	r := measureOnce(b, func() result {
 		env := map[string]string{"STRIPE_RATE_LIMIT": strconv.Itoa(budgetRate)}
 		e := newStripeBenchEnv(b, emulator.Faults{RateLimit: budgetRate}, env)
-		var (
-			mu   sync.Mutex
-			ids  = map[string]bool{}
-			errs []string
-			next atomic.Int64
-		)
 		first := time.Now()
-		var wg sync.WaitGroup
-		for range benchClients {
-			wg.Go(func() {
-				for n := int(next.Add(1)); n <= budgetCreates; n = int(next.Add(1)) {
-					var out benchLocal
-					err := callAPI(e.hc, "POST", e.api.base+"/customers", map[string]any{
-						"name": fmt.Sprintf("Budget customer %d", n), "email": fmt.Sprintf("budget-%d@example.com", n),
-						"metadata": map[string]string{"plan": "pro"}}, &out, http.StatusCreated)
-					mu.Lock()
-					if err != nil {
-						errs = append(errs, err.Error())
-					} else {
-						ids[out.ID] = true
-					}
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
+		ids := e.createAll(budgetCreates, "/customers", func(n int) map[string]any {
+			return map[string]any{"name": fmt.Sprintf("Budget customer %d", n), "email": fmt.Sprintf("budget-%d@example.com", n),
+				"metadata": map[string]string{"plan": "pro"}}
+		})
 		apiTook := time.Since(first)
-		if len(errs) > 0 {
-			b.Fatalf("%d creates failed, first: %s", len(errs), errs[0])
-		}
 		floor := time.Duration(float64(budgetCreates) / budgetRate * float64(time.Second))
 		timeout := 3*floor + 30*time.Second
 		inStripe := func() (distinct, extra int) {
@@ -966,6 +942,39 @@ func newStripeBenchEnv(tb testing.TB, faults emulator.Faults, env map[string]str
 	tb.Cleanup(tr.CloseIdleConnections)
 	return &stripeBenchEnv{tb: tb, em: em, writes: log, api: api,
 		hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+}
+
+// createAll POSTs body(n) to path for n from 1 to count, from
+// benchClients concurrent clients, and returns the ids created; any
+// failure fails the benchmark.
+func (e *stripeBenchEnv) createAll(count int, path string, body func(n int) map[string]any) map[string]bool {
+	var (
+		mu   sync.Mutex
+		ids  = map[string]bool{}
+		errs []string
+		next atomic.Int64
+	)
+	var wg sync.WaitGroup
+	for range benchClients {
+		wg.Go(func() {
+			for n := int(next.Add(1)); n <= count; n = int(next.Add(1)) {
+				var out benchLocal
+				err := callAPI(e.hc, "POST", e.api.base+path, body(n), &out, http.StatusCreated)
+				mu.Lock()
+				if err != nil {
+					errs = append(errs, err.Error())
+				} else {
+					ids[out.ID] = true
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		e.tb.Fatalf("%d creates of %s failed, first: %s", len(errs), path, errs[0])
+	}
+	return ids
 }
 
 // tunables are the settings a run of the in-process benchmarks takes from
