@@ -352,3 +352,37 @@ func TestInvoiceKilledMidBurst(t *testing.T) {
 	}
 	t.Logf("%d creates answered before the kill, %d invoices stored, each once in Stripe", answered, len(ids))
 }
+
+// TestInvoiceVoidToStripe: an invoice finalized, marked uncollectible and
+// then voided here, before its first push went through, is created,
+// finalized and voided in Stripe (a push carries the latest state, so a
+// status Stripe can skip on the way is skipped), and Stripe's number comes
+// back.
+func TestInvoiceVoidToStripe(t *testing.T) {
+	t.Parallel()
+	e := newStripeEnv(t, emulator.Config{}, nil)
+	c := e.api.mustCreate("Void Customer")
+	e.settle(c.ID)
+	if resp := e.api.do("POST", "/integrations/stripe/pause", nil, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("pause: %s", resp.Status)
+	}
+	inv := e.api.mustCreateInvoice(threeLines(c.ID))
+	for _, action := range []string{"finalize", "mark-uncollectible", "void"} {
+		if resp := e.api.do("POST", "/invoices/"+inv.ID+"/"+action, nil, nil); resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %s", action, resp.Status)
+		}
+	}
+	if resp := e.api.do("POST", "/integrations/stripe/resume", nil, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("resume: %s", resp.Status)
+	}
+	waitFor(t, 20*time.Second, "void in Stripe, and synced", func() bool {
+		got := stripeInvoicesOf(e.em, inv.ID)
+		var sync struct{ Data []struct{ Status string } }
+		e.api.do("GET", "/invoices/"+inv.ID+"/sync", nil, &sync)
+		return len(got) == 1 && got[0].Status == "void" && got[0].Transitions.FinalizedAt != 0 &&
+			len(sync.Data) == 1 && sync.Data[0].Status == "synced"
+	})
+	if local := e.api.invoice(inv.ID); local.Status != "void" || local.Number == "" {
+		t.Errorf("local invoice after the sync: %+v", local)
+	}
+}
