@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandemsync/tandem"
 	emulator "github.com/tandemsync/tandem/emulator/stripe"
 )
 
@@ -384,5 +385,44 @@ func TestInvoiceVoidToStripe(t *testing.T) {
 	})
 	if local := e.api.invoice(inv.ID); local.Status != "void" || local.Number == "" {
 		t.Errorf("local invoice after the sync: %+v", local)
+	}
+}
+
+// TestInvoiceReconcile: with webhooks and polling off, an invoice made in
+// Stripe is missed until a reconciliation, which brings it in under the
+// local customer; a second run finds nothing to repair.
+func TestInvoiceReconcile(t *testing.T) {
+	t.Parallel()
+	e := newStripeEnv(t, emulator.Config{}, map[string]string{"STRIPE_POLL_INTERVAL": "0"})
+	c := e.api.mustCreate("Reconciled Customer")
+	e.settle(c.ID)
+	if err := e.em.SetWebhook(emulator.Webhook{}); err != nil {
+		t.Fatal(err)
+	}
+	desc, qty, unit := "Audit", int64(1), "25000"
+	made, err := e.em.Dashboard().CreateInvoice(emulator.InvoiceParams{Customer: e.stripeOf(c.ID)[0].ID, Currency: "eur"},
+		emulator.InvoiceItemParams{Description: &desc, Quantity: &qty, UnitAmountDecimal: &unit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.em.Dashboard().FinalizeInvoice(made.ID); err != nil {
+		t.Fatal(err)
+	}
+	run := e.reconcile("stripe", false)
+	if run.Progress.Repairs[tandem.RepairCreateLocal] != 1 {
+		t.Fatalf("repairs %v, want one invoice created here; actions %+v", run.Progress.Repairs, run.Actions)
+	}
+	var page struct{ Data []localInvoice }
+	waitFor(t, 20*time.Second, "the invoice under the customer", func() bool {
+		e.api.do("GET", "/customers/"+c.ID+"/invoices", nil, &page)
+		return len(page.Data) == 1 && page.Data[0].Status == "open" && page.Data[0].Total == 25000 && page.Data[0].Number != ""
+	})
+	waitFor(t, 20*time.Second, "the invoice synced", func() bool {
+		var sync struct{ Data []struct{ Status string } }
+		e.api.do("GET", "/invoices/"+page.Data[0].ID+"/sync", nil, &sync)
+		return len(sync.Data) == 1 && sync.Data[0].Status == "synced"
+	})
+	if again := e.reconcile("stripe", false); len(again.Progress.Repairs) != 0 {
+		t.Errorf("a second run repaired %v; actions %+v", again.Progress.Repairs, again.Actions)
 	}
 }

@@ -408,6 +408,7 @@ func measureInbound(b *testing.B, window time.Duration, pollOnly bool) *propagat
 		if err := e.em.SetWebhook(emulator.Webhook{}); err != nil {
 			b.Fatal(err)
 		}
+		e.waitPolling(stripeName)
 	}
 
 	load := measureEdits(b, len(ids), propagationRate, window, func(k, seq int) error {
@@ -920,6 +921,7 @@ type stripeBenchEnv struct {
 	writes *writeLog
 	api    *client      // for the benchmark's own goroutine
 	hc     *http.Client // for the load's goroutines
+	dbPath string       // Tandem's SQLite database
 }
 
 func newStripeBenchEnv(tb testing.TB, faults emulator.Faults, env map[string]string) *stripeBenchEnv {
@@ -928,7 +930,8 @@ func newStripeBenchEnv(tb testing.TB, faults emulator.Faults, env map[string]str
 	if env == nil {
 		env = map[string]string{}
 	}
-	env["TANDEM_DATABASE_URL"] = "sqlite:" + filepath.Join(tb.TempDir(), "tandem.db")
+	dbPath := filepath.Join(tb.TempDir(), "tandem.db")
+	env["TANDEM_DATABASE_URL"] = "sqlite:" + dbPath
 	env["STRIPE_SECRET_KEY"] = benchStripeKey
 	env["STRIPE_API_URL"] = srv.URL
 	env["STRIPE_WEBHOOK_SECRET"] = benchWebhookSecret
@@ -941,7 +944,32 @@ func newStripeBenchEnv(tb testing.TB, faults emulator.Faults, env map[string]str
 	tr.MaxIdleConnsPerHost = 2 * benchClients
 	tb.Cleanup(tr.CloseIdleConnections)
 	return &stripeBenchEnv{tb: tb, em: em, writes: log, api: api,
-		hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}}
+		hc: &http.Client{Transport: tr, Timeout: 30 * time.Second}, dbPath: dbPath}
+}
+
+// stripeName is the Stripe integration's name.
+const stripeName = "stripe"
+
+// waitPolling waits until the events poller of integration has read once
+// after its first run (which only sets its cursor): from then on, a change
+// waits at most one interval for the next poll. The workload of a polling
+// benchmark starts only then, so that it measures the steady state, not
+// the process's start (River elects the leader that schedules the polls
+// seconds after it starts).
+func (e *stripeBenchEnv) waitPolling(integration string) {
+	e.tb.Helper()
+	db, err := sql.Open("sqlite", sqlite.DSN(e.dbPath))
+	if err != nil {
+		e.tb.Fatal(err)
+	}
+	defer db.Close()
+	updates := func() (at string) {
+		_ = db.QueryRow(`SELECT updated_at FROM cursors WHERE integration = ?`, integration).Scan(&at)
+		return at
+	}
+	var first string
+	waitFor(e.tb, 60*time.Second, "the poller of "+integration+" started", func() bool { first = updates(); return first != "" })
+	waitFor(e.tb, 60*time.Second, "a second poll of "+integration, func() bool { return updates() != first })
 }
 
 // createAll POSTs body(n) to path for n from 1 to count, from

@@ -86,6 +86,7 @@ func measureSalesforceToStripe(b *testing.B, window time.Duration, outbound bool
 		ids[k] = e.api.mustCreate(fmt.Sprintf("Contact %d", k)).ID
 	}
 	stripeIDs := e.waitLinked(ids, 30*time.Second)
+	e.waitPolling("salesforce")
 	contacts := make([]string, len(ids))
 	waitFor(b, 30*time.Second, "every customer as a Contact", func() bool {
 		byExternalID := map[string]string{}
