@@ -16,7 +16,7 @@ run: ## run tandem serve on SQLite (data/tandem.db)
 test: ## run every test with the race detector (Postgres tests skip if it is unreachable)
 	go test -race -count=1 ./...
 
-bench: ## every benchmark, each figure next to its target (about 8 minutes)
+bench: ## every benchmark, each figure next to its target (about 10 minutes)
 	go test ./cmd/tandem -run '^$$' -bench 'BenchmarkCreateCustomer|BenchmarkStripe|BenchmarkSalesforce' -benchtime 1x -count 1 -timeout 30m
 
 lint: ## gofmt, go vet and staticcheck
