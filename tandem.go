@@ -246,6 +246,11 @@ type RemoteChange struct {
 	Watermark int64
 	// Ours says the change was caused by one of Tandem's own writes.
 	Ours bool
+	// OursVersion is, for a change Ours, the local version the write that
+	// caused it pushed, when the provider tells (0: unknown). A push of
+	// several calls (an invoice and its lines) causes several changes, each
+	// showing a step: once the push is recorded, they hold no news.
+	OursVersion int64
 	// Nudge says the event names the record without its state (a
 	// notification that it changed): the engine fetches the record's current
 	// state and applies that. Only Kind and RemoteID are set.

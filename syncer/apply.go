@@ -94,6 +94,22 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 			// recorded it: a change made there after it has an event of its own.
 			return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
 				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
+		case ch.Ours && !ch.Deleted && ch.OursVersion > 0 && ch.OursVersion <= link.SyncedVersion:
+			// A step of one of our pushes that is already recorded: the
+			// link's base is what that push left there, and anything
+			// changed there since has an event of its own. Only fields the
+			// provider owns may be news here (learned by the push).
+			if !ownsFields(local) {
+				return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
+					Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
+			}
+			pushed, err := src.Snapshot(ch.Kind, link.Base)
+			if err != nil {
+				return err
+			}
+			recorded := *ch
+			recorded.Fields, recorded.Base, recorded.LocalID = pushed, link.Base, local.Ref.ID
+			ch = &recorded
 		case ch.Watermark == link.Watermark, ch.Ours:
 			// Same tick, order unknown; or our own write whose snapshot is not
 			// the state we last pushed (an older push's echo arriving late):

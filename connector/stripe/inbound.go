@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,20 @@ func (e *event) idempotencyKey() string {
 	return *r.IdempotencyKey
 }
 
+// keyVersion is the local version an idempotency key of Tandem's names
+// (tandem:<kind>:<id>:<op>:v<version>[:…]), 0 for any other key.
+func keyVersion(key string) int64 {
+	parts := strings.Split(key, ":")
+	if len(parts) < 5 || parts[0] != "tandem" || !strings.HasPrefix(parts[4], "v") {
+		return 0
+	}
+	v, err := strconv.ParseInt(parts[4][1:], 10, 64)
+	if err != nil || v < 0 {
+		return 0
+	}
+	return v
+}
+
 // invoiceEvents are the invoice event types Tandem syncs: each carries the
 // whole invoice.
 var invoiceEvents = []string{"invoice.created", "invoice.updated", "invoice.finalized", "invoice.paid",
@@ -116,6 +131,7 @@ func (c *Connector) Decode(ev *tandem.InboundEvent) (*tandem.RemoteChange, bool,
 	}
 	ch.Deleted = ch.Deleted || strings.HasSuffix(e.Type, ".deleted")
 	ch.Ours = strings.HasPrefix(e.idempotencyKey(), "tandem:")
+	ch.OursVersion = keyVersion(e.idempotencyKey())
 	ch.At = time.Unix(e.Created, 0)
 	return ch, true, nil
 }

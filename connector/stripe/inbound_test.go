@@ -78,7 +78,7 @@ func TestDecode(t *testing.T) {
 		{"customer.updated.json", &tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: "cus_TdmDashboard01",
 			Fields: tandem.Fields{Customer: &renamed}, Watermark: 1795000100, At: time.Unix(1795000100, 0)}},
 		{"customer.updated.ours.json", &tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: "cus_TdmOurs000001",
-			LocalID: "tdmc_06h16nmf8y7mjs47evpptejw60", Ours: true, Watermark: 1795000200, At: time.Unix(1795000200, 0),
+			LocalID: "tdmc_06h16nmf8y7mjs47evpptejw60", Ours: true, OursVersion: 2, Watermark: 1795000200, At: time.Unix(1795000200, 0),
 			Fields: tandem.Fields{Customer: &tandem.Customer{Name: "Ada Lovelace", Email: "ada@example.com", Metadata: map[string]string{}}}}},
 		{"customer.deleted.json", &tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: "cus_TdmDashboard01",
 			Deleted: true, Fields: tandem.Fields{Customer: &renamed}, Watermark: 1795000300, At: time.Unix(1795000300, 0)}},
@@ -155,11 +155,11 @@ func TestDecodeInvoice(t *testing.T) {
 	created.Lines = []tandem.InvoiceLine{}
 	created.Subtotal, created.Total, created.AmountDue, created.AmountRemaining = 0, 0, 0, 0
 	mine := func(ch *tandem.RemoteChange) *tandem.RemoteChange {
-		ch.LocalID, ch.Ours = "tdmi_testgeninvoiceevents", true
+		ch.LocalID, ch.Ours, ch.OursVersion = "tdmi_testgeninvoiceevents", true, 1
 		return ch
 	}
 	deleted := mine(change(ours, oursInvoice(consulting, travel)))
-	deleted.Deleted = true
+	deleted.Deleted, deleted.OursVersion = true, 2
 	for _, tc := range []struct {
 		file string
 		want *tandem.RemoteChange
@@ -197,5 +197,16 @@ func TestDecodeInvoice(t *testing.T) {
 				t.Fatalf("base does not round-trip (-change +snapshot):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestKeyVersion(t *testing.T) {
+	for key, want := range map[string]int64{
+		"tandem:invoice:tdmi_x:add:v3:line2": 3, "tandem:customer:tdmc_x:create:v1": 1,
+		"tandem:customer:tdmc_x:create": 0, "tandem:customer:tdmc_x:create:vx": 0, "other:a:b:c:v1": 0, "": 0,
+	} {
+		if got := keyVersion(key); got != want {
+			t.Errorf("keyVersion(%q) = %d, want %d", key, got, want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ type source struct {
 	mu      sync.Mutex
 	current map[tandem.Ref]*tandem.RemoteChange // by remote id
 	events  int
+	fetches int // calls of Fetch
 }
 
 func newSource(in *syncertest.Integration) *source {
@@ -40,6 +41,7 @@ func (*source) Decode(ev *tandem.InboundEvent) (*tandem.RemoteChange, bool, erro
 func (s *source) Fetch(_ context.Context, kind tandem.Kind, remoteID string) (*tandem.RemoteChange, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.fetches++
 	ch, ok := s.current[tandem.Ref{Kind: kind, ID: remoteID}]
 	if !ok {
 		return nil, tandem.Errorf(tandem.ENOTFOUND, "no remote %s %s", kind, remoteID)

@@ -66,6 +66,7 @@ func Run(t *testing.T, open Opener) {
 		{"PauseResume", testPauseResume},
 		{"SharedQueueMoved", testSharedQueueMoved},
 		{"Invoices", testInvoices},
+		{"RecordedEcho", testRecordedEcho},
 		{"InvoicePushes", testInvoicePushes},
 		{"InvoiceReads", testInvoiceReads},
 		{"InvoiceWaitsForCustomer", testInvoiceWaitsForCustomer},
