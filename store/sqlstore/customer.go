@@ -118,7 +118,7 @@ func (s *Store[TTx]) GetCustomer(ctx context.Context, id string) (*tandem.Custom
 		return nil, s.e.Translate(err)
 	}
 	if c.Deleted {
-		return nil, errCustomerNotFound(id)
+		return nil, errNotFound(tandem.KindCustomer, id)
 	}
 	return c, nil
 }
@@ -238,7 +238,7 @@ func (s *Store[TTx]) lockLiveCustomer(ctx context.Context, q Querier, id string,
 func checkLive(kind tandem.Kind, id string, deleted bool, version int64, w tandem.Write) error {
 	switch {
 	case deleted:
-		return tandem.Errorf(tandem.ENOTFOUND, "%s %s not found", kind, id)
+		return errNotFound(kind, id)
 	case w.IfVersion != 0 && w.IfVersion != version:
 		return tandem.Errorf(tandem.EPRECONDITION, "%s %s is at version %d, not %d", kind, id, version, w.IfVersion)
 	}
@@ -247,18 +247,9 @@ func checkLive(kind tandem.Kind, id string, deleted bool, version int64, w tande
 
 // loadCustomer reads a customer, tombstones included.
 func (s *Store[TTx]) loadCustomer(ctx context.Context, q Querier, id string, lock bool) (*tandem.Customer, error) {
-	query := `SELECT ` + customerColumns + ` FROM customers WHERE id = $1`
-	if lock {
-		query += s.e.ForUpdate
-	}
-	c, err := scanCustomer(q.QueryRow(ctx, query, id))
-	if errors.Is(err, ErrNoRows) {
-		return nil, errCustomerNotFound(id)
-	}
-	return c, err
+	f, err := s.load(ctx, q, tandem.Ref{Kind: tandem.KindCustomer, ID: id}, lock)
+	return f.Customer, err
 }
-
-func errCustomerNotFound(id string) error { return errNotFound(tandem.KindCustomer, id) }
 
 func scanCustomer(r Row) (*tandem.Customer, error) {
 	var (

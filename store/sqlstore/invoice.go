@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -83,7 +82,7 @@ func (s *Store[TTx]) GetInvoice(ctx context.Context, id string) (*tandem.Invoice
 		return nil, s.e.Translate(err)
 	}
 	if inv.Deleted {
-		return nil, errInvoiceNotFound(id)
+		return nil, errNotFound(tandem.KindInvoice, id)
 	}
 	return inv, nil
 }
@@ -227,18 +226,9 @@ func (s *Store[TTx]) lockLiveInvoice(ctx context.Context, q Querier, id string, 
 
 // loadInvoice reads an invoice, tombstones included.
 func (s *Store[TTx]) loadInvoice(ctx context.Context, q Querier, id string, lock bool) (*tandem.Invoice, error) {
-	query := `SELECT ` + invoiceColumns + ` FROM invoices WHERE id = $1`
-	if lock {
-		query += s.e.ForUpdate
-	}
-	inv, err := scanInvoice(q.QueryRow(ctx, query, id))
-	if errors.Is(err, ErrNoRows) {
-		return nil, errInvoiceNotFound(id)
-	}
-	return inv, err
+	f, err := s.load(ctx, q, tandem.Ref{Kind: tandem.KindInvoice, ID: id}, lock)
+	return f.Invoice, err
 }
-
-func errInvoiceNotFound(id string) error { return errNotFound(tandem.KindInvoice, id) }
 
 func scanInvoice(r Row) (*tandem.Invoice, error) {
 	var (

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/tandemsync/tandem"
@@ -72,6 +73,24 @@ func (s *Store[TTx]) lockVersion(ctx context.Context, q Querier, ref tandem.Ref)
 		return 0, fmt.Errorf("lock %s %s: %w", ref.Kind, ref.ID, err)
 	}
 	return version, nil
+}
+
+// load reads the record ref, tombstones included, locking its row until
+// the transaction ends when lock is set; ENOTFOUND when there is none.
+func (s *Store[TTx]) load(ctx context.Context, q Querier, ref tandem.Ref, lock bool) (tandem.Fields, error) {
+	spec, err := specOf(ref.Kind)
+	if err != nil {
+		return tandem.Fields{}, err
+	}
+	query := `SELECT ` + spec.columns + ` FROM ` + spec.table + ` WHERE id = $1`
+	if lock {
+		query += s.e.ForUpdate
+	}
+	f, err := spec.scan(q.QueryRow(ctx, query, ref.ID))
+	if errors.Is(err, ErrNoRows) {
+		return tandem.Fields{}, errNotFound(ref.Kind, ref.ID)
+	}
+	return f, err
 }
 
 // errNotFound is the ENOTFOUND of a record of kind.
