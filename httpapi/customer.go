@@ -79,14 +79,17 @@ type createCustomerInput struct {
 	Body           customerFields
 }
 
-type customerIDInput struct {
+// idInput names one record.
+type idInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
-type deleteCustomerInput struct {
+// writeInput is a write to one record with no body: a delete, or an
+// invoice's lifecycle action.
+type writeInput struct {
 	WaitParam
 	ID      string `path:"id" maxLength:"64"`
-	IfMatch string `header:"If-Match" doc:"The ETag (version) the change applies to; 412 when the customer changed since"`
+	IfMatch string `header:"If-Match" doc:"The ETag (version) the change applies to; 412 when the record changed since"`
 }
 
 type replaceCustomerInput struct {
@@ -121,13 +124,7 @@ func (s *Server) createCustomer(ctx context.Context, in *createCustomerInput) (*
 	if err != nil {
 		return nil, err
 	}
-	w := tandem.Write{Origin: tandem.OriginAPI}
-	if in.IdempotencyKey != "" {
-		raw, _ := json.Marshal(in.Body)
-		sum := sha256.Sum256(raw)
-		w.IdempotencyKey, w.RequestHash = "customers:"+in.IdempotencyKey, hex.EncodeToString(sum[:])
-	}
-	c, replayed, err := s.catalog.CreateCustomer(ctx, in.Body.customer(), w)
+	c, replayed, err := s.catalog.CreateCustomer(ctx, in.Body.customer(), createWrite("customers", in.IdempotencyKey, in.Body))
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
@@ -139,7 +136,7 @@ func (s *Server) createCustomer(ctx context.Context, in *createCustomerInput) (*
 	return s.awaitWrite(ctx, out, wait)
 }
 
-func (s *Server) getCustomer(ctx context.Context, in *customerIDInput) (*customerOutput, error) {
+func (s *Server) getCustomer(ctx context.Context, in *idInput) (*customerOutput, error) {
 	c, err := s.catalog.GetCustomer(ctx, in.ID)
 	if err != nil {
 		return nil, s.problem(ctx, err)
@@ -212,6 +209,19 @@ func (s *Server) update(ctx context.Context, id, ifMatch, waitFor string, change
 	return s.awaitWrite(ctx, newCustomerOutput(c), wait)
 }
 
+// createWrite is the write of a create in collection, with its
+// Idempotency-Key (if any) scoped to the collection and a fingerprint of
+// its body, so that the key reused for another request is refused.
+func createWrite(collection, key string, body any) tandem.Write {
+	w := tandem.Write{Origin: tandem.OriginAPI}
+	if key != "" {
+		raw, _ := json.Marshal(body)
+		sum := sha256.Sum256(raw)
+		w.IdempotencyKey, w.RequestHash = collection+":"+key, hex.EncodeToString(sum[:])
+	}
+	return w
+}
+
 // apiWrite is the write a request makes, as of its If-Match, and how long
 // its ?wait asks to wait.
 func apiWrite(ifMatch, waitFor string) (tandem.Write, time.Duration, error) {
@@ -258,7 +268,7 @@ type deleteOutput struct {
 	SyncPending string `header:"Tandem-Sync-Pending" doc:"With ?wait: the integrations that did not confirm the delete in time, comma-separated"`
 }
 
-func (s *Server) deleteCustomer(ctx context.Context, in *deleteCustomerInput) (*deleteOutput, error) {
+func (s *Server) deleteCustomer(ctx context.Context, in *writeInput) (*deleteOutput, error) {
 	w, wait, err := apiWrite(in.IfMatch, in.Wait)
 	if err != nil {
 		return nil, err

@@ -2,9 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"time"
 
@@ -78,18 +75,6 @@ type createInvoiceInput struct {
 	WaitParam
 	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Makes a retried create return the first result instead of creating a second invoice"`
 	Body           invoiceFields
-}
-
-type invoiceIDInput struct {
-	ID string `path:"id" maxLength:"64"`
-}
-
-// invoiceWriteInput is a write to one invoice with no body: a delete or a
-// lifecycle action.
-type invoiceWriteInput struct {
-	WaitParam
-	ID      string `path:"id" maxLength:"64"`
-	IfMatch string `header:"If-Match" doc:"The ETag (version) the change applies to; 412 when the invoice changed since"`
 }
 
 type patchInvoiceInput struct {
@@ -166,13 +151,7 @@ func (s *Server) createInvoice(ctx context.Context, in *createInvoiceInput) (*in
 	if err != nil {
 		return nil, err
 	}
-	w := tandem.Write{Origin: tandem.OriginAPI}
-	if in.IdempotencyKey != "" {
-		raw, _ := json.Marshal(in.Body)
-		sum := sha256.Sum256(raw)
-		w.IdempotencyKey, w.RequestHash = "invoices:"+in.IdempotencyKey, hex.EncodeToString(sum[:])
-	}
-	created, replayed, err := s.invoices.CreateInvoice(ctx, inv, w)
+	created, replayed, err := s.invoices.CreateInvoice(ctx, inv, createWrite("invoices", in.IdempotencyKey, in.Body))
 	if err != nil {
 		return nil, s.problem(ctx, err)
 	}
@@ -184,7 +163,7 @@ func (s *Server) createInvoice(ctx context.Context, in *createInvoiceInput) (*in
 	return s.awaitInvoice(ctx, out, wait)
 }
 
-func (s *Server) getInvoice(ctx context.Context, in *invoiceIDInput) (*invoiceOutput, error) {
+func (s *Server) getInvoice(ctx context.Context, in *idInput) (*invoiceOutput, error) {
 	inv, err := s.invoices.GetInvoice(ctx, in.ID)
 	if err != nil {
 		return nil, s.problem(ctx, err)
@@ -237,7 +216,7 @@ func (s *Server) patchInvoice(ctx context.Context, in *patchInvoiceInput) (*invo
 		}
 		due = &d
 	}
-	write := &invoiceWriteInput{WaitParam: in.WaitParam, ID: in.ID, IfMatch: in.IfMatch}
+	write := &writeInput{WaitParam: in.WaitParam, ID: in.ID, IfMatch: in.IfMatch}
 	return s.updateInvoice(ctx, write, func(inv *tandem.Invoice) error {
 		if !inv.Status.Editable() {
 			return tandem.Errorf(tandem.ECONFLICT, "invoice %s is %s: only a draft can change", inv.ID, inv.Status)
@@ -267,8 +246,8 @@ func (s *Server) patchInvoice(ctx context.Context, in *patchInvoiceInput) (*invo
 
 // invoiceAction answers POST /invoices/{id}/{action}: the move action
 // makes, when the invoice's status allows it.
-func (s *Server) invoiceAction(action tandem.InvoiceAction) func(context.Context, *invoiceWriteInput) (*invoiceOutput, error) {
-	return func(ctx context.Context, in *invoiceWriteInput) (*invoiceOutput, error) {
+func (s *Server) invoiceAction(action tandem.InvoiceAction) func(context.Context, *writeInput) (*invoiceOutput, error) {
+	return func(ctx context.Context, in *writeInput) (*invoiceOutput, error) {
 		return s.updateInvoice(ctx, in, func(inv *tandem.Invoice) error {
 			next, err := inv.Status.Next(action)
 			if err != nil {
@@ -282,7 +261,7 @@ func (s *Server) invoiceAction(action tandem.InvoiceAction) func(context.Context
 
 // updateInvoice applies change to the invoice in, as of its If-Match, and
 // waits as its ?wait asks.
-func (s *Server) updateInvoice(ctx context.Context, in *invoiceWriteInput, change func(*tandem.Invoice) error) (*invoiceOutput, error) {
+func (s *Server) updateInvoice(ctx context.Context, in *writeInput, change func(*tandem.Invoice) error) (*invoiceOutput, error) {
 	w, wait, err := apiWrite(in.IfMatch, in.Wait)
 	if err != nil {
 		return nil, err
@@ -294,7 +273,7 @@ func (s *Server) updateInvoice(ctx context.Context, in *invoiceWriteInput, chang
 	return s.awaitInvoice(ctx, newInvoiceOutput(inv), wait)
 }
 
-func (s *Server) deleteInvoice(ctx context.Context, in *invoiceWriteInput) (*deleteOutput, error) {
+func (s *Server) deleteInvoice(ctx context.Context, in *writeInput) (*deleteOutput, error) {
 	w, wait, err := apiWrite(in.IfMatch, in.Wait)
 	if err != nil {
 		return nil, err
