@@ -8,7 +8,6 @@ package main
 import (
 	"fmt"
 	"maps"
-	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -56,22 +55,11 @@ func BenchmarkSalesforceToStripe(b *testing.B) {
 }
 
 func measureSalesforceToStripe(b *testing.B, window time.Duration, outbound bool) *propagationResult {
-	env := maps.Clone(propagationEnv)
-	env["SALESFORCE_CLIENT_ID"] = salesforceTestClientID
-	env["SALESFORCE_CLIENT_SECRET"] = salesforceTestClientSecret
+	sf, env := salesforceForTandem(b)
+	maps.Copy(env, propagationEnv)
 	env["SALESFORCE_POLL_INTERVAL"] = threeWayPollInterval.String()
-	cfg := sfemulator.Config{ClientID: salesforceTestClientID, ClientSecret: salesforceTestClientSecret}
 	if outbound {
 		env["SALESFORCE_OUTBOUND_SECRET"] = threeWayOutbound
-	}
-	sf, err := sfemulator.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(sf)
-	b.Cleanup(func() { srv.Close(); _ = sf.Close() })
-	env["SALESFORCE_LOGIN_URL"] = srv.URL
-	if outbound {
 		env["SALESFORCE_ORG_ID"] = sf.OrgID()
 	}
 	e := newStripeBenchEnv(b, emulator.Faults{}, env)
