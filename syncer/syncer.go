@@ -25,7 +25,10 @@ type Store interface {
 	// PushState returns the record's current state and its link to
 	// integration (a pending link with no remote id if it was never pushed).
 	PushState(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Record, *tandem.Link, error)
-	FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (moved bool, err error)
+	// FinishPush records the push of version (res nil: none was needed)
+	// and ends the job; newlyLinked says that res gives the record its first
+	// remote id, which wakes the pushes of the records waiting for it.
+	FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult, newlyLinked bool) (moved bool, err error)
 	RecordPushError(ctx context.Context, integration string, ref tandem.Ref, msg string, parked bool) error
 	// ParkPush parks the job's record with msg and ends the job, in one
 	// transaction.
@@ -167,7 +170,8 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 		s.logger.DebugContext(ctx, "pushed", "integration", args.Integration, "kind", args.Ref.Kind,
 			"id", args.Ref.ID, "version", rec.Version, "remote_id", res.RemoteID)
 	}
-	moved, err := s.store.FinishPush(ctx, job, rec.Version, res)
+	newlyLinked := res != nil && res.RemoteID != "" && link.RemoteID == ""
+	moved, err := s.store.FinishPush(ctx, job, rec.Version, res, newlyLinked)
 	if err != nil {
 		// The push is done but not recorded: the retry pushes the same version
 		// again, which the integration's idempotency makes harmless.

@@ -119,9 +119,10 @@ func (s *Store[TTx]) queryLinks(ctx context.Context, query string, args ...any) 
 // write landed meanwhile (its own job was absorbed by this running one), moved
 // is true and the job must run again; otherwise the job is completed before
 // the lock is released, so no write can slip between the check and the end.
-// A customer's first remote id also wakes the pushes of its records that
-// wait for it (see WaitForLink).
-func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult) (moved bool, err error) {
+// A customer's first remote id (newlyLinked, as the caller saw the link
+// before the push) also wakes the pushes of its records that wait for it
+// (see WaitForLink); a link that had one needs no read to know it.
+func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult, newlyLinked bool) (moved bool, err error) {
 	ref := job.Args.Ref
 	err = s.inTx(ctx, Relaxed, func(tx TTx, q Querier) error {
 		current, err := s.lockVersion(ctx, q, ref)
@@ -129,7 +130,7 @@ func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushA
 			return err
 		}
 		moved = current > version
-		if res != nil && ref.Kind == tandem.KindCustomer && res.RemoteID != "" {
+		if newlyLinked && ref.Kind == tandem.KindCustomer {
 			if err := s.wakeWaiting(ctx, tx, q, job.Args.Integration, ref.ID); err != nil {
 				return err
 			}

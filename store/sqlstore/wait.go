@@ -49,16 +49,22 @@ func (s *Store[TTx]) WaitForLink(ctx context.Context, integration string, ref, d
 // to wait moments before is still running, and River ignores changes to a
 // running job: that one waits out its snooze, which the syncer bounds.
 func (s *Store[TTx]) wakeWaiting(ctx context.Context, tx TTx, q Querier, integration, customer string) error {
+	var waiting []tandem.Kind // the kinds whose records can wait for a customer here
+	for _, kind := range slices.Sorted(maps.Keys(kinds)) {
+		if kinds[kind].customerColumn != "" && s.syncs(integration, kind) {
+			waiting = append(waiting, kind)
+		}
+	}
+	if len(waiting) == 0 {
+		return nil
+	}
 	had, err := remoteIDOf(ctx, q, integration, tandem.Ref{Kind: tandem.KindCustomer, ID: customer})
 	if had != "" || err != nil {
 		return err
 	}
 	var params []river.InsertManyParams
-	for _, kind := range slices.Sorted(maps.Keys(kinds)) {
+	for _, kind := range waiting {
 		spec := kinds[kind]
-		if spec.customerColumn == "" || !s.syncs(integration, kind) {
-			continue
-		}
 		ids, err := queryStrings(ctx, q, `SELECT t.id FROM `+spec.table+` t
 			LEFT JOIN links l ON l.integration = $1 AND l.kind = $2 AND l.local_id = t.id
 			WHERE t.`+spec.customerColumn+` = $3 AND t.deleted_at IS NULL AND COALESCE(l.remote_id, '') = ''`,
