@@ -37,6 +37,11 @@ type LinkUpdate struct {
 	// Conflict, when not empty, describes a conflict the write resolved; the
 	// link shows it (status conflict) until its next successful push.
 	Conflict string
+	// Revision is the link's revision the change was decided from (the
+	// Link read; 0 when there was none). The write fails with EPRECONDITION
+	// when the link has moved on since (a push recorded, another change
+	// applied) or a push of the record is in flight: the caller reads again.
+	Revision int64
 }
 
 // Link ties one local record to its counterpart in one integration.
@@ -62,6 +67,9 @@ type Link struct {
 	// DiscardedVersion is the record version whose parked push an operator
 	// discarded (0 if none); see LinkDiscarded.
 	DiscardedVersion int64
+	// Revision counts the writes that moved the link's sync state (remote
+	// id, base, watermark, synced version); see LinkUpdate.Revision.
+	Revision int64
 	// SyncedAt is when the last push succeeded (zero if never).
 	SyncedAt  time.Time
 	UpdatedAt time.Time

@@ -44,6 +44,12 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[tandem.ApplyArgs]
 		}
 	}
 	if err := s.applyRetrying(ctx, src, ch); err != nil {
+		if tandem.ErrorCode(err) == tandem.EPRECONDITION && snoozes(job.JobRow) < maxBusySnoozes {
+			// Its record stays busy (a long push): try again later, which
+			// counts no failed attempt.
+			s.logger.DebugContext(ctx, "apply waits", "integration", args.Integration, "event", ev.ID, "error", err)
+			return river.JobSnooze(time.Second)
+		}
 		s.logger.WarnContext(ctx, "apply failed", "integration", args.Integration, "event", ev.ID, "error", err)
 		return err
 	}
@@ -55,23 +61,37 @@ func (w *applyWorker) Work(ctx context.Context, job *river.Job[tandem.ApplyArgs]
 	return nil
 }
 
-// applyRetries is how many times applyRetrying applies a change that
-// raced a write to its record.
-const applyRetries = 5
+// applyPatience bounds how long applyRetrying keeps trying a change whose
+// record is busy; the first pauses are milliseconds, the longest maxPause.
+// An apply job whose record stays busy waits a second at a time, up to
+// maxBusySnoozes times (a push runs for the job timeout at most); then
+// its failure counts as an attempt, retried and finally listed like any.
+const (
+	applyPatience  = 3 * time.Second
+	maxPause       = 200 * time.Millisecond
+	maxBusySnoozes = 30
+)
 
-// applyRetrying applies ch, again at once when a write to its record (a
-// push recording its result, another event of the same record) landed
-// between the read and the write: each attempt reads the record afresh, so
-// a burst of events about one record settles within milliseconds instead
-// of waiting for the queue's retry backoff.
+// applyRetrying applies ch, again after a short pause when its record was
+// busy: a push of it in flight (its result must be recorded first, so that
+// this change is decided from it), or its link moved on between the read
+// and the write (another change of the record applied, a push recorded).
+// Each attempt reads afresh, so a burst of events about one record settles
+// within milliseconds instead of waiting for the queue's retry backoff.
+// When the record stays busy, the EPRECONDITION error is returned.
 func (s *Syncer) applyRetrying(ctx context.Context, src tandem.Source, ch *tandem.RemoteChange) error {
-	var err error
-	for range applyRetries {
-		if err = s.apply(ctx, src, ch); tandem.ErrorCode(err) != tandem.EPRECONDITION {
+	deadline := time.Now().Add(applyPatience)
+	for pause := time.Millisecond; ; pause = min(2*pause, maxPause) {
+		err := s.apply(ctx, src, ch)
+		if tandem.ErrorCode(err) != tandem.EPRECONDITION || time.Now().Add(pause).After(deadline) {
 			return err
 		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
 	}
-	return err
 }
 
 // apply brings the local record in line with a remote change.
@@ -80,6 +100,10 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 	local, link, err := s.localOf(ctx, name, ch)
 	if err != nil {
 		return err
+	}
+	var revision int64 // what the link writes below are decided from
+	if link != nil {
+		revision = link.Revision
 	}
 	if link != nil && link.RemoteID != "" {
 		nothingNew := func() bool { return string(ch.Base) == string(link.Base) && !ch.Deleted }
@@ -93,15 +117,16 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 			// Our push of the record's current state, back before the push
 			// recorded it: a change made there after it has an event of its own.
 			return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
-				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
+				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark, Revision: revision}})
 		case ch.Ours && !ch.Deleted && ch.OursVersion > 0 && ch.OursVersion <= link.SyncedVersion:
 			// A step of one of our pushes that is already recorded: the
 			// link's base is what that push left there, and anything
 			// changed there since has an event of its own. Only fields the
-			// provider owns may be news here (learned by the push).
+			// provider owns may be news here (learned by the push). The
+			// link's watermark stays: a change made there before this step
+			// need not be in the base, and its event must not look old.
 			if !ownsFields(local) {
-				return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
-					Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
+				return nil
 			}
 			pushed, err := src.Snapshot(ch.Kind, link.Base)
 			if err != nil {
@@ -109,6 +134,7 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 			}
 			recorded := *ch
 			recorded.Fields, recorded.Base, recorded.LocalID = pushed, link.Base, local.Ref.ID
+			recorded.Watermark = link.Watermark
 			ch = &recorded
 		case ch.Watermark == link.Watermark, ch.Ours:
 			// Same tick, order unknown; or our own write whose snapshot is not
@@ -120,10 +146,10 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 		}
 		if nothingNew() && !ownsFields(local) {
 			return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
-				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
+				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark, Revision: revision}})
 		}
 	}
-	update := &tandem.LinkUpdate{RemoteID: ch.RemoteID, Base: ch.Base, Watermark: ch.Watermark}
+	update := &tandem.LinkUpdate{RemoteID: ch.RemoteID, Base: ch.Base, Watermark: ch.Watermark, Revision: revision}
 	switch {
 	case ch.Deleted && (local == nil || local.Deleted):
 		if link == nil {
@@ -144,12 +170,17 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 		return ignoreGone(s.store.DeleteCustomer(ctx, local.Ref.ID, w))
 	case local == nil:
 		// Born remotely (or carrying an id that is not ours): a new local
-		// record, and one write back of its new id.
-		return s.create(ctx, src, ch, tandem.Write{Origin: name, Link: update, PushToOrigin: true})
+		// record, and one write back of its new id. Another change of the
+		// same record may have created it meanwhile: read again.
+		err := s.create(ctx, src, ch, tandem.Write{Origin: name, Link: update, PushToOrigin: true})
+		if tandem.ErrorCode(err) == tandem.ECONFLICT {
+			return tandem.Errorf(tandem.EPRECONDITION, "%s %s was created here meanwhile: %v", ch.Kind, ch.RemoteID, err)
+		}
+		return err
 	case local.Deleted:
 		// Deleted here while changed there: the pending delete wins.
 		return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
-			Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark}})
+			Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark, Revision: revision}})
 	}
 	return s.merge(ctx, src, local, link, ch, update)
 }

@@ -118,8 +118,8 @@ var statusRank = map[tandem.InvoiceStatus]int{
 // and metadata merge three-way against base; so do the currency and lines
 // while the remote invoice is a draft. Once it is finalized, its currency
 // and lines are the legal document: they are taken as they are, and
-// finalized names those that differed from the local ones (with the total),
-// a conflict never settled silently.
+// finalized names those of a local edit (they differ from the base) that
+// they replace (with the total), a conflict never settled silently.
 func mergeInvoice(p *picker, base, local, remote *tandem.Invoice) (merged *tandem.Invoice, finalized []string) {
 	m := *local
 	m.Description = pick(p, "description", base.Description, local.Description, remote.Description)
@@ -129,14 +129,16 @@ func mergeInvoice(p *picker, base, local, remote *tandem.Invoice) (merged *tande
 		m.Currency = pick(p, "currency", base.Currency, local.Currency, remote.Currency)
 		m.Lines = pickFunc(p, "lines", base.Lines, local.Lines, remote.Lines, sameLines)
 	} else {
-		if local.Currency != remote.Currency {
+		// Only local edits are lost here: currency and lines that still
+		// are the base's are news from the provider.
+		if local.Currency != remote.Currency && local.Currency != base.Currency {
 			finalized = append(finalized, "currency")
 		}
-		if !sameLines(local.Lines, remote.Lines) {
+		if !sameLines(local.Lines, remote.Lines) && !sameLines(local.Lines, base.Lines) {
 			finalized = append(finalized, "lines")
-		}
-		if local.Total != remote.Total {
-			finalized = append(finalized, "total")
+			if local.Total != remote.Total {
+				finalized = append(finalized, "total")
+			}
 		}
 		m.Currency, m.Lines = remote.Currency, remote.Lines
 	}

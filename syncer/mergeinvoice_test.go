@@ -56,6 +56,9 @@ func TestMergeInvoice(t *testing.T) {
 			base, with(finalize), false, with(finalize), nil, nil},
 		{"finalized there with other lines than a local edit: the provider's kept, reported",
 			with(moreSeats), with(finalize), false, with(finalize), nil, []string{"lines", "total"}},
+		{"finalized there with lines edited there only: news, no conflict",
+			base, with(func(inv *tandem.Invoice) { moreSeats(inv); finalize(inv) }), false,
+			with(func(inv *tandem.Invoice) { moreSeats(inv); finalize(inv) }), nil, nil},
 		{"a local status ahead is kept with its amounts",
 			with(func(inv *tandem.Invoice) {
 				finalize(inv)

@@ -244,7 +244,7 @@ func (r *reconciler) compare(ctx context.Context, ch *tandem.RemoteChange, lr ta
 		})
 	case string(ch.Base) != string(link.Base):
 		return r.repair(ctx, tandem.RepairUpdateLocal, local.Ref.ID, ch.RemoteID, "", func() error {
-			return r.s.apply(ctx, r.src, ch)
+			return r.s.applyRetrying(ctx, r.src, ch)
 		})
 	case !sameRecord(ch.Fields, local.Fields):
 		// Only the local side moved (a push waiting absorbs this one), or
@@ -265,7 +265,7 @@ func (r *reconciler) carried(ctx context.Context, ch *tandem.RemoteChange, lr ta
 	}
 	r.matched[ch.LocalID] = struct{}{}
 	return r.repair(ctx, tandem.RepairLink, ch.LocalID, ch.RemoteID, "by tandem_id", func() error {
-		return r.s.apply(ctx, r.src, ch)
+		return r.s.applyRetrying(ctx, r.src, ch)
 	})
 }
 
@@ -285,28 +285,31 @@ func (r *reconciler) unlinked(ctx context.Context, ch *tandem.RemoteChange) erro
 				"email %s: %d unlinked records there, %d here", ch.Customer.Email, r.remoteEmails[email], len(candidates)), nil)
 		case len(candidates) == 1:
 			local := candidates[0]
-			r.matched[local.ID] = struct{}{}
-			return r.repair(ctx, tandem.RepairLink, local.ID, ch.RemoteID, "by email", func() error {
+			r.matched[local.Record.Ref.ID] = struct{}{}
+			return r.repair(ctx, tandem.RepairLink, local.Record.Ref.ID, ch.RemoteID, "by email", func() error {
 				// Link them, then apply the remote record like news of it:
 				// merged with no base, and pushed back with our id.
-				ref := tandem.Ref{Kind: ch.Kind, ID: local.ID}
-				if err := r.s.store.ConfirmLink(ctx, ref, 0, tandem.Write{Origin: r.run.Integration,
-					Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID}}); err != nil {
+				var revision int64
+				if local.Link != nil {
+					revision = local.Link.Revision
+				}
+				if err := r.s.store.ConfirmLink(ctx, local.Record.Ref, 0, tandem.Write{Origin: r.run.Integration,
+					Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Revision: revision}}); err != nil {
 					return err
 				}
-				return r.s.apply(ctx, r.src, ch)
+				return r.s.applyRetrying(ctx, r.src, ch)
 			})
 		}
 	}
 	return r.repair(ctx, tandem.RepairCreateLocal, "", ch.RemoteID, "", func() error {
-		return r.s.apply(ctx, r.src, ch)
+		return r.s.applyRetrying(ctx, r.src, ch)
 	})
 }
 
 // unlinkedByEmail returns the live local customers with this email that are
-// not linked to the integration yet.
-func (r *reconciler) unlinkedByEmail(ctx context.Context, email string) ([]*tandem.Customer, error) {
-	var out []*tandem.Customer
+// not linked to the integration yet, with their links.
+func (r *reconciler) unlinkedByEmail(ctx context.Context, email string) ([]tandem.LinkedRecord, error) {
+	var out []tandem.LinkedRecord
 	f := tandem.CustomerFilter{Email: email, Limit: 100}
 	for {
 		page, err := r.s.store.ListCustomers(ctx, f)
@@ -323,7 +326,7 @@ func (r *reconciler) unlinkedByEmail(ctx context.Context, email string) ([]*tand
 		}
 		for _, lr := range recs {
 			if _, done := r.matched[lr.Record.Ref.ID]; !done && (lr.Link == nil || lr.Link.RemoteID == "") {
-				out = append(out, lr.Record.Customer)
+				out = append(out, lr)
 			}
 		}
 		if page.Next == "" {
@@ -349,7 +352,7 @@ func (r *reconciler) local(ctx context.Context, lr tandem.LinkedRecord) error {
 		gone := &tandem.RemoteChange{Kind: rec.Ref.Kind, RemoteID: link.RemoteID, Deleted: true,
 			Watermark: link.Watermark + 1, At: time.Now()}
 		return r.repair(ctx, tandem.RepairDeleteLocal, rec.Ref.ID, link.RemoteID, "", func() error {
-			return r.s.apply(ctx, r.src, gone)
+			return r.s.applyRetrying(ctx, r.src, gone)
 		})
 	}
 	if _, ok := r.matched[rec.Ref.ID]; ok {

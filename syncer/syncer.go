@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tandemsync/tandem"
 )
@@ -25,6 +26,10 @@ type Store interface {
 	// PushState returns the record's current state and its link to
 	// integration (a pending link with no remote id if it was never pushed).
 	PushState(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Record, *tandem.Link, error)
+	// BeginPush marks the job's push as in flight, which holds back inbound
+	// changes of its record until FinishPush, ParkPush, RecordPushError or
+	// WaitForLink ends it, and returns its PushState.
+	BeginPush(ctx context.Context, job *river.Job[tandem.PushArgs]) (*tandem.Record, *tandem.Link, error)
 	// FinishPush records the push of version (res nil: none was needed)
 	// and ends the job; newlyLinked says that res gives the record its first
 	// remote id, which wakes the pushes of the records waiting for it.
@@ -136,7 +141,8 @@ func (s *Syncer) Register(w *river.Workers) {
 
 // pushWorker works push jobs. River runs at most one live job per
 // (integration, record) thanks to the jobs' unique options; FinishPush closes
-// the gap those leave while a job runs.
+// the gap those leave while a job runs. While a push is in flight (BeginPush
+// to FinishPush), the inbound changes of its record wait (see applyRetrying).
 type pushWorker struct {
 	river.WorkerDefaults[tandem.PushArgs]
 	s *Syncer
@@ -148,7 +154,7 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 	if !ok {
 		return s.park(ctx, job, fmt.Errorf("integration %q is not configured", args.Integration))
 	}
-	rec, link, err := s.store.PushState(ctx, args.Integration, args.Ref)
+	rec, link, err := s.store.BeginPush(ctx, job)
 	if err != nil {
 		return fmt.Errorf("load %s %s: %w", args.Ref.Kind, args.Ref.ID, err)
 	}
@@ -225,11 +231,11 @@ func (s *Syncer) customerLink(ctx context.Context, job *river.Job[tandem.PushArg
 	}
 	s.logger.DebugContext(ctx, "push waits", "integration", args.Integration, "kind", args.Ref.Kind,
 		"id", args.Ref.ID, "customer", customer.ID)
-	return nil, false, river.JobSnooze(min(time.Second<<min(snoozes(job), 20), maxCustomerWait))
+	return nil, false, river.JobSnooze(min(time.Second<<min(snoozes(job.JobRow), 20), maxCustomerWait))
 }
 
 // snoozes is how many times River snoozed the job so far.
-func snoozes(job *river.Job[tandem.PushArgs]) int {
+func snoozes(job *rivertype.JobRow) int {
 	var m struct {
 		Snoozes int `json:"snoozes"`
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -73,21 +72,6 @@ func stripeInvoicesOf(em *emulator.Emulator, id string) []emulator.Invoice {
 	return out
 }
 
-// skipKnownRace skips a test that an open bug of the invoice sync makes
-// fail under load, unless TANDEM_KNOWN_RACES=1 runs it: a push of an
-// invoice born in Stripe (the write-back of Tandem's id) can record a base
-// older than the events applied meanwhile, and then push a line Stripe
-// already has, or take a redelivered event for news. Issue 6 stays open
-// until it is fixed; run them with
-//
-//	TANDEM_KNOWN_RACES=1 go test -race -count 10 ./cmd/tandem -run 'TestInvoiceFromStripe|TestInvoiceEventsDuplicated'
-func skipKnownRace(t *testing.T) {
-	t.Helper()
-	if os.Getenv("TANDEM_KNOWN_RACES") != "1" {
-		t.Skip("known race of the invoice sync under load (a write-back push records a stale base); TANDEM_KNOWN_RACES=1 runs it")
-	}
-}
-
 // TestInvoiceToStripe: a draft with three lines created through the API
 // becomes one Stripe draft with its three items, for the customer's Stripe
 // customer; finalized here, it is finalized there and the number and
@@ -143,7 +127,6 @@ func TestInvoiceToStripe(t *testing.T) {
 // failed payment, and its payment there reach the local invoice; another
 // one voided there is void here.
 func TestInvoiceFromStripe(t *testing.T) {
-	skipKnownRace(t)
 	t.Parallel()
 	e := newStripeEnv(t, emulator.Config{}, nil)
 	c := e.api.mustCreate("Grace Hopper")
@@ -249,7 +232,6 @@ func TestInvoiceWaitsForCustomer(t *testing.T) {
 // and an older one after a newer one, leave the local invoice as Stripe
 // last had it.
 func TestInvoiceEventsDuplicatedAndReordered(t *testing.T) {
-	skipKnownRace(t)
 	t.Parallel()
 	e := newStripeEnv(t, emulator.Config{}, nil)
 	c := e.api.mustCreate("Ada")
@@ -277,6 +259,15 @@ func TestInvoiceEventsDuplicatedAndReordered(t *testing.T) {
 		return local.Status == "paid"
 	})
 	e.settle(c.ID)
+	// Every event applied: the invoice is here as it is there, and synced.
+	remote, _ := e.em.Invoice(made.ID)
+	waitFor(t, 20*time.Second, "the invoice here as it is in Stripe", func() bool {
+		inv := e.api.invoice(local.ID)
+		var sync struct{ Data []struct{ Status string } }
+		e.api.do("GET", "/invoices/"+local.ID+"/sync", nil, &sync)
+		return inv.Status == "paid" && len(inv.Lines) == 1 && inv.Number == remote.Number && inv.Total == remote.Total() &&
+			len(sync.Data) == 1 && sync.Data[0].Status == "synced"
+	})
 	version := e.api.invoice(local.ID).Version
 	// Every invoice event again, oldest last: duplicates, and out of order.
 	events := e.em.Events()
@@ -394,12 +385,12 @@ func TestInvoiceVoidToStripe(t *testing.T) {
 	if resp := e.api.do("POST", "/integrations/stripe/resume", nil, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("resume: %s", resp.Status)
 	}
-	waitFor(t, 20*time.Second, "void in Stripe, and synced", func() bool {
+	waitFor(t, 20*time.Second, "void in Stripe, synced, and the number back here", func() bool {
 		got := stripeInvoicesOf(e.em, inv.ID)
 		var sync struct{ Data []struct{ Status string } }
 		e.api.do("GET", "/invoices/"+inv.ID+"/sync", nil, &sync)
 		return len(got) == 1 && got[0].Status == "void" && got[0].Transitions.FinalizedAt != 0 &&
-			len(sync.Data) == 1 && sync.Data[0].Status == "synced"
+			len(sync.Data) == 1 && sync.Data[0].Status == "synced" && e.api.invoice(inv.ID).Number == got[0].Number
 	})
 	if local := e.api.invoice(inv.ID); local.Status != "void" || local.Number == "" {
 		t.Errorf("local invoice after the sync: %+v", local)

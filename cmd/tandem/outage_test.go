@@ -1,12 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -60,15 +62,22 @@ func TestDatabaseOutage(t *testing.T) {
 // runInProcess runs `tandem serve` in this process with env as its whole
 // environment (plus a free loopback port), after edits change the program,
 // and returns a client of its API. The program stops when the test ends and must then exit cleanly.
+// It logs errors only; TANDEM_TEST_LOG=debug (or info, warn) logs at that
+// level instead and prints the log of a test that failed.
 func runInProcess(t testing.TB, env map[string]string, edits ...func(*program)) *client {
 	t.Helper()
 	env["TANDEM_ADDR"] = "127.0.0.1:0"
 	env["TANDEM_LOG_LEVEL"] = "error"
+	var log io.Writer = io.Discard
+	if level := os.Getenv("TANDEM_TEST_LOG"); level != "" {
+		env["TANDEM_LOG_LEVEL"] = level
+		log = failureLog(t)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs, done := make(chan string, 1), make(chan error, 1)
 	p := &program{
 		getenv: func(k string) string { return env[k] },
-		stdout: io.Discard, stderr: io.Discard,
+		stdout: io.Discard, stderr: log,
 		listening: func(addr string) { addrs <- addr },
 	}
 	for _, edit := range edits {
@@ -92,6 +101,30 @@ func runInProcess(t testing.TB, env map[string]string, edits ...func(*program)) 
 	}
 	return nil
 }
+
+// failureLog returns a writer whose text is printed when t has failed, at
+// its end.
+func failureLog(t testing.TB) io.Writer {
+	var mu sync.Mutex
+	var buf bytes.Buffer
+	t.Cleanup(func() {
+		if t.Failed() {
+			mu.Lock()
+			defer mu.Unlock()
+			t.Logf("the server's log:\n%s", buf.String())
+		}
+	})
+	return writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	})
+}
+
+// writerFunc is a function as an io.Writer.
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // cutProxy forwards TCP connections to a target until cut: then it drops
 // every open connection and every new one, until restored.

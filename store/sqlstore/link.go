@@ -16,7 +16,7 @@ var ErrNoRows = errors.New("no rows")
 
 // linkColumns are the stored columns of a link, as scanLink reads them.
 const linkColumns = `l.integration, l.kind, l.local_id, l.remote_id, l.synced_version, l.base, l.status,
-	l.last_error, l.attempts, l.synced_at, l.updated_at, l.intent, l.watermark, l.discarded_version`
+	l.last_error, l.attempts, l.synced_at, l.updated_at, l.intent, l.watermark, l.discarded_version, l.revision`
 
 // PushState returns what a push of ref to integration starts from: the
 // record's current state (tombstones included) and its link, a pending link
@@ -34,6 +34,39 @@ func (s *Store[TTx]) PushState(ctx context.Context, integration string, ref tand
 		link = &tandem.Link{Integration: integration, Ref: ref, Status: tandem.LinkPending}
 	}
 	return rec, link, nil
+}
+
+// BeginPush marks the push of the job's record as in flight and returns
+// what it starts from (see PushState). Until the push ends (FinishPush,
+// ParkPush, RecordPushError, WaitForLink), or the job timeout passes for a
+// push that never reports (its process stopped), inbound changes of the
+// record from the job's integration wait (see updateLink): a push and an
+// inbound change never both decide from the same link, each sees what the
+// other recorded. The mark is set under the record's row lock, which every
+// inbound write holds while it checks it.
+func (s *Store[TTx]) BeginPush(ctx context.Context, job *river.Job[tandem.PushArgs]) (*tandem.Record, *tandem.Link, error) {
+	args := job.Args
+	err := s.inTx(ctx, Relaxed, func(_ TTx, q Querier) error {
+		if _, err := s.lockVersion(ctx, q, args.Ref); err != nil {
+			if errors.Is(err, ErrNoRows) {
+				return nil // PushState answers ENOTFOUND
+			}
+			return err
+		}
+		until := s.now().Add(s.opts.JobTimeout).UnixMilli()
+		if err := q.Exec(ctx, `
+			INSERT INTO links (integration, kind, local_id, status, push_until, updated_at)
+			VALUES ($1, $2, $3, 'pending', $4, $5)
+			ON CONFLICT (integration, kind, local_id) DO UPDATE SET push_until = excluded.push_until`,
+			args.Integration, string(args.Ref.Kind), args.Ref.ID, until, s.now()); err != nil {
+			return fmt.Errorf("mark push: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.PushState(ctx, args.Integration, args.Ref)
 }
 
 // Links returns the link of ref to every configured integration (pending
@@ -121,7 +154,8 @@ func (s *Store[TTx]) queryLinks(ctx context.Context, query string, args ...any) 
 // the lock is released, so no write can slip between the check and the end.
 // A customer's first remote id (newlyLinked, as the caller saw the link
 // before the push) also wakes the pushes of its records that wait for it
-// (see WaitForLink); a link that had one needs no read to know it.
+// (see WaitForLink); a link that had one needs no read to know it. The push
+// is no longer in flight (see BeginPush).
 func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult, newlyLinked bool) (moved bool, err error) {
 	ref := job.Args.Ref
 	err = s.inTx(ctx, Relaxed, func(tx TTx, q Querier) error {
@@ -135,7 +169,11 @@ func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushA
 				return err
 			}
 		}
-		if res != nil {
+		if res == nil {
+			if err := s.endPush(ctx, q, job.Args.Integration, ref); err != nil {
+				return err
+			}
+		} else {
 			status := tandem.LinkSynced
 			if moved {
 				status = tandem.LinkPending
@@ -143,12 +181,13 @@ func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushA
 			now := s.now()
 			if err := q.Exec(ctx, `
 				INSERT INTO links (integration, kind, local_id, remote_id, synced_version, base, status,
-					last_error, attempts, synced_at, updated_at, intent)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, '', 0, $8, $8, NULL)
+					last_error, attempts, synced_at, updated_at, intent, revision)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, '', 0, $8, $8, NULL, 1)
 				ON CONFLICT (integration, kind, local_id) DO UPDATE SET
 					remote_id = excluded.remote_id, synced_version = excluded.synced_version,
 					base = excluded.base, status = excluded.status, last_error = '', attempts = 0,
-					synced_at = excluded.synced_at, updated_at = excluded.updated_at, intent = NULL`,
+					synced_at = excluded.synced_at, updated_at = excluded.updated_at, intent = NULL,
+					revision = links.revision + 1, push_until = 0`,
 				job.Args.Integration, string(ref.Kind), ref.ID, res.RemoteID, version, res.Base, string(status), now); err != nil {
 				return fmt.Errorf("record push: %w", err)
 			}
@@ -176,6 +215,16 @@ func (s *Store[TTx]) RecordPushError(ctx context.Context, integration string, re
 	})
 }
 
+// endPush records that the push of ref to integration is no longer in
+// flight (see BeginPush).
+func (s *Store[TTx]) endPush(ctx context.Context, q Querier, integration string, ref tandem.Ref) error {
+	if err := q.Exec(ctx, `UPDATE links SET push_until = 0 WHERE integration = $1 AND kind = $2 AND local_id = $3`,
+		integration, string(ref.Kind), ref.ID); err != nil {
+		return fmt.Errorf("end push: %w", err)
+	}
+	return nil
+}
+
 // ParkPush parks a push that cannot succeed: the link of the job's record
 // shows failed with msg, and the job ends in the same transaction, under the
 // record's row lock (as completed: the link holds the failure). A write that
@@ -197,14 +246,15 @@ func (s *Store[TTx]) ParkPush(ctx context.Context, job *river.Job[tandem.PushArg
 	})
 }
 
-// recordPushError records a failed push attempt on the link with status.
+// recordPushError records a failed push attempt on the link with status;
+// the push is no longer in flight.
 func (s *Store[TTx]) recordPushError(ctx context.Context, q Querier, integration string, ref tandem.Ref, msg string, status tandem.LinkStatus) error {
 	err := q.Exec(ctx, `
 		INSERT INTO links (integration, kind, local_id, status, last_error, attempts, updated_at)
 		VALUES ($1, $2, $3, $4, $5, 1, $6)
 		ON CONFLICT (integration, kind, local_id) DO UPDATE SET
 			status = excluded.status, last_error = excluded.last_error,
-			attempts = links.attempts + 1, updated_at = excluded.updated_at`,
+			attempts = links.attempts + 1, updated_at = excluded.updated_at, push_until = 0`,
 		integration, string(ref.Kind), ref.ID, string(status), msg, s.now())
 	if err != nil {
 		return fmt.Errorf("record push error: %w", err)
@@ -213,10 +263,24 @@ func (s *Store[TTx]) recordPushError(ctx context.Context, q Querier, integration
 }
 
 // updateLink records an inbound change on the link of ref to integration,
-// inside a write of ref at version. The base only moves forward: an older
-// change (a lower watermark) applied late never replaces a newer base. A
-// customer linked here for the first time wakes the pushes waiting for it.
+// inside a write of ref at version that holds ref's row lock (as BeginPush
+// and FinishPush do). It answers EPRECONDITION while a push of ref is in
+// flight, or when the link moved on from u.Revision. The base only moves
+// forward: an older change (a lower watermark) applied late never replaces
+// a newer base. A customer linked here for the first time wakes the pushes
+// waiting for it.
 func (s *Store[TTx]) updateLink(ctx context.Context, tx TTx, q Querier, integration string, ref tandem.Ref, version int64, u *tandem.LinkUpdate) error {
+	var revision, pushUntil int64
+	err := q.QueryRow(ctx, `SELECT revision, push_until FROM links WHERE integration = $1 AND kind = $2 AND local_id = $3`,
+		integration, string(ref.Kind), ref.ID).Scan(&revision, &pushUntil)
+	switch {
+	case err != nil && !errors.Is(err, ErrNoRows):
+		return fmt.Errorf("read link: %w", err)
+	case pushUntil > s.now().UnixMilli():
+		return tandem.Errorf(tandem.EPRECONDITION, "a push of %s %s to %s is in flight", ref.Kind, ref.ID, integration)
+	case revision != u.Revision:
+		return tandem.Errorf(tandem.EPRECONDITION, "the link of %s %s to %s moved on", ref.Kind, ref.ID, integration)
+	}
 	if ref.Kind == tandem.KindCustomer && u.RemoteID != "" {
 		if err := s.wakeWaiting(ctx, tx, q, integration, ref.ID); err != nil {
 			return err
@@ -230,10 +294,10 @@ func (s *Store[TTx]) updateLink(ctx context.Context, tx TTx, q Querier, integrat
 		status = tandem.LinkConflict
 	}
 	now := s.now()
-	err := q.Exec(ctx, `
+	err = q.Exec(ctx, `
 		INSERT INTO links (integration, kind, local_id, remote_id, synced_version, base, status, last_error,
-			watermark, synced_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+			watermark, synced_at, updated_at, revision)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1)
 		ON CONFLICT (integration, kind, local_id) DO UPDATE SET
 			remote_id = CASE WHEN excluded.remote_id <> '' THEN excluded.remote_id ELSE links.remote_id END,
 			base = CASE WHEN excluded.watermark >= links.watermark THEN COALESCE(excluded.base, links.base)
@@ -244,7 +308,7 @@ func (s *Store[TTx]) updateLink(ctx context.Context, tx TTx, q Querier, integrat
 				WHEN links.status = 'conflict' THEN 'conflict' ELSE excluded.status END,
 			last_error = CASE WHEN excluded.last_error <> '' THEN excluded.last_error ELSE links.last_error END,
 			watermark = CASE WHEN excluded.watermark > links.watermark THEN excluded.watermark ELSE links.watermark END,
-			synced_at = excluded.synced_at, updated_at = excluded.updated_at`,
+			synced_at = excluded.synced_at, updated_at = excluded.updated_at, revision = links.revision + 1`,
 		integration, string(ref.Kind), ref.ID, u.RemoteID, synced, u.Base, string(status), conflict, u.Watermark, now)
 	if err != nil {
 		return fmt.Errorf("update link: %w", err)
@@ -259,6 +323,9 @@ func (s *Store[TTx]) updateLink(ctx context.Context, tx TTx, q Querier, integrat
 // whose copy is behind.
 func (s *Store[TTx]) ConfirmLink(ctx context.Context, ref tandem.Ref, version int64, w tandem.Write) error {
 	return s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
+		if _, err := s.lockVersion(ctx, q, ref); err != nil && !errors.Is(err, ErrNoRows) {
+			return err
+		}
 		if err := s.updateLink(ctx, tx, q, w.Origin, ref, version, w.Link); err != nil {
 			return err
 		}
@@ -307,7 +374,7 @@ func (s *Store[TTx]) SaveIntent(ctx context.Context, integration string, ref tan
 // nullableLink scans a link's columns where a LEFT JOIN may leave them NULL.
 type nullableLink struct {
 	integration, kind, localID, remoteID, status, lastError *string
-	syncedVersion, watermark, discardedVersion              *int64
+	syncedVersion, watermark, discardedVersion, revision    *int64
 	attempts                                                *int
 	base, intent                                            []byte
 	syncedAt, updatedAt                                     *time.Time
@@ -316,7 +383,7 @@ type nullableLink struct {
 // dest lists the scan destinations of linkColumns.
 func (n *nullableLink) dest() []any {
 	return []any{&n.integration, &n.kind, &n.localID, &n.remoteID, &n.syncedVersion, &n.base, &n.status,
-		&n.lastError, &n.attempts, &n.syncedAt, &n.updatedAt, &n.intent, &n.watermark, &n.discardedVersion}
+		&n.lastError, &n.attempts, &n.syncedAt, &n.updatedAt, &n.intent, &n.watermark, &n.discardedVersion, &n.revision}
 }
 
 // link returns the scanned link, nil when the join found none.
@@ -328,7 +395,7 @@ func (n *nullableLink) link() *tandem.Link {
 		Integration: *n.integration, Ref: tandem.Ref{Kind: tandem.Kind(*n.kind), ID: *n.localID},
 		RemoteID: *n.remoteID, SyncedVersion: *n.syncedVersion, Base: n.base, Status: tandem.LinkStatus(*n.status),
 		LastError: *n.lastError, Attempts: *n.attempts, UpdatedAt: n.updatedAt.UTC(), Intent: n.intent,
-		Watermark: *n.watermark, DiscardedVersion: *n.discardedVersion,
+		Watermark: *n.watermark, DiscardedVersion: *n.discardedVersion, Revision: *n.revision,
 	}
 	if n.syncedAt != nil {
 		l.SyncedAt = n.syncedAt.UTC()

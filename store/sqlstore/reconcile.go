@@ -99,7 +99,8 @@ func (s *Store[TTx]) Resync(ctx context.Context, integration string, ref tandem.
 			INSERT INTO links (integration, kind, local_id, status, base, updated_at)
 			VALUES ($1, $2, $3, 'pending', $4, $5)
 			ON CONFLICT (integration, kind, local_id) DO UPDATE SET
-				synced_version = 0, base = COALESCE(excluded.base, links.base), updated_at = excluded.updated_at`,
+				synced_version = 0, base = COALESCE(excluded.base, links.base), updated_at = excluded.updated_at,
+				revision = links.revision + 1`,
 			integration, string(ref.Kind), ref.ID, base, s.now()); err != nil {
 			return fmt.Errorf("resync link: %w", err)
 		}

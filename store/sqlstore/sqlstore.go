@@ -239,6 +239,9 @@ func (s *Store[TTx]) Start(ctx context.Context) error {
 		if err != nil {
 			return s.e.Translate(fmt.Errorf("requeue jobs of a crashed run: %w", err))
 		}
+		if err := s.e.DB.Exec(ctx, `UPDATE links SET push_until = 0 WHERE push_until > 0`); err != nil {
+			return s.e.Translate(fmt.Errorf("end pushes of a crashed run: %w", err))
+		}
 	}
 	// Versions before one queue per integration put every job in one queue
 	// named "sync": move the jobs still to run to their integration's queue.

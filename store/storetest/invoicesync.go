@@ -107,19 +107,26 @@ func testInvoiceWaitsForCustomer(t *testing.T, open Opener) {
 }
 
 // testInvoiceWaitsForCustomerLinked is testInvoiceWaitsForCustomer with
-// the customer linked by its push, or else by an inbound change (a link-up)
-// while its push hangs.
+// the customer linked by its push, which hangs until then, or else by an
+// inbound change (a link-up) while its push waits for an hour, as a
+// provider can ask (an inbound change waits for a push in flight).
 func testInvoiceWaitsForCustomerLinked(t *testing.T, open Opener, byPush bool) {
 	e := newEnv(t, open, false, nil)
 	ctx := context.Background()
 	release := make(chan struct{})
 	e.in.Hold = func(ctx context.Context, rec *tandem.Record) {
-		if rec.Customer != nil {
+		if rec.Customer != nil && byPush {
 			select {
 			case <-release:
 			case <-ctx.Done():
 			}
 		}
+	}
+	e.in.Fail = func(req *tandem.PushRequest) error {
+		if req.Record.Customer != nil && !byPush {
+			return &tandem.ProviderError{Class: tandem.RetryLater, Delay: time.Hour, Err: errors.New("come back later")}
+		}
+		return nil
 	}
 	c := mustCreate(t, e.st, &tandem.Customer{Name: "Ada"})
 	inv, _, err := e.st.CreateInvoice(ctx, draft(c.ID), api)
@@ -170,10 +177,14 @@ func testInvoiceWaitsForCustomerLinked(t *testing.T, open Opener, byPush bool) {
 		free()
 	} else {
 		customerRemoteID = "cus_linked"
-		if err := e.st.ConfirmLink(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, 0, tandem.Write{Origin: "test",
-			Link: &tandem.LinkUpdate{RemoteID: customerRemoteID}}); err != nil {
-			t.Fatal(err)
-		}
+		eventually(t, "the customer linked by an inbound change", func() bool {
+			err := e.st.ConfirmLink(ctx, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, 0, tandem.Write{Origin: "test",
+				Link: &tandem.LinkUpdate{RemoteID: customerRemoteID}})
+			if err != nil && tandem.ErrorCode(err) != tandem.EPRECONDITION { // its push in flight: again
+				t.Fatal(err)
+			}
+			return err == nil
+		})
 	}
 	// Well before its next look at the customer.
 	e.in.WaitVersion(t, 3*time.Second, inv.ID, 3)
@@ -263,19 +274,15 @@ func remoteInvoice(remoteID, localID string, watermark int64, status tandem.Invo
 func testApplyInvoices(t *testing.T, open Opener) {
 	e := newEnv(t, open, false, nil)
 	ctx := context.Background()
-	// The local edit below (7 seats) stays unpushed for the test's length,
-	// as when the provider refuses to edit a finalized invoice.
-	held := make(chan struct{})
-	e.in.Hold = func(ctx context.Context, rec *tandem.Record) {
-		if rec.Invoice != nil && len(rec.Invoice.Lines) > 0 && rec.Invoice.Lines[0].Quantity == 7 {
-			select {
-			case <-held:
-			case <-ctx.Done():
-			}
+	// The local edit below (7 seats) is never pushed: the provider refuses
+	// to edit the invoice it finalized.
+	e.in.Fail = func(req *tandem.PushRequest) error {
+		if inv := req.Record.Invoice; inv != nil && len(inv.Lines) > 0 && inv.Lines[0].Quantity == 7 {
+			return &tandem.ProviderError{Class: tandem.Permanent, Err: errors.New("the invoice is finalized")}
 		}
+		return nil
 	}
 	e.start(t)
-	t.Cleanup(func() { close(held) }) // before the store stops
 	e.src.setRemote(&tandem.RemoteChange{Kind: tandem.KindCustomer, RemoteID: "cus_1", Watermark: 1,
 		Fields: tandem.Fields{Customer: &tandem.Customer{Name: "Remote Ada", Email: "ada@example.com"}}})
 

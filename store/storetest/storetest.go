@@ -67,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 		{"SharedQueueMoved", testSharedQueueMoved},
 		{"Invoices", testInvoices},
 		{"RecordedEcho", testRecordedEcho},
+		{"InboundWaitsForPush", testInboundWaitsForPush},
 		{"InvoicePushes", testInvoicePushes},
 		{"InvoiceReads", testInvoiceReads},
 		{"InvoiceWaitsForCustomer", testInvoiceWaitsForCustomer},
