@@ -136,10 +136,12 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 			recorded.Fields, recorded.Base, recorded.LocalID = pushed, link.Base, local.Ref.ID
 			recorded.Watermark = link.Watermark
 			ch = &recorded
-		case ch.Watermark == link.Watermark, ch.Ours:
+		case ch.Watermark == link.Watermark, ch.Ours, !ch.Deleted && ch.LocalID == "" && link.SyncedVersion > 0:
 			// Same tick, order unknown; or our own write whose snapshot is not
-			// the state we last pushed (an older push's echo arriving late):
-			// apply Stripe's current state, not the event's snapshot.
+			// the state we last pushed (an older push's echo arriving late);
+			// or a snapshot without the Tandem id a push of ours already
+			// wrote there, so older than that push: apply the provider's
+			// current state, not the event's snapshot.
 			if ch, err = src.Fetch(ctx, ch.Kind, ch.RemoteID); err != nil {
 				return err
 			}

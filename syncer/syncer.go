@@ -26,9 +26,9 @@ type Store interface {
 	// PushState returns the record's current state and its link to
 	// integration (a pending link with no remote id if it was never pushed).
 	PushState(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Record, *tandem.Link, error)
-	// BeginPush marks the job's push as in flight, which holds back inbound
-	// changes of its record until FinishPush, ParkPush, RecordPushError or
-	// WaitForLink ends it, and returns its PushState.
+	// BeginPush returns the job's PushState once no inbound write of its
+	// record is under way; inbound writes of the record from the job's
+	// integration wait while the job runs (they answer EPRECONDITION).
 	BeginPush(ctx context.Context, job *river.Job[tandem.PushArgs]) (*tandem.Record, *tandem.Link, error)
 	// FinishPush records the push of version (res nil: none was needed)
 	// and ends the job; newlyLinked says that res gives the record its first
@@ -141,8 +141,8 @@ func (s *Syncer) Register(w *river.Workers) {
 
 // pushWorker works push jobs. River runs at most one live job per
 // (integration, record) thanks to the jobs' unique options; FinishPush closes
-// the gap those leave while a job runs. While a push is in flight (BeginPush
-// to FinishPush), the inbound changes of its record wait (see applyRetrying).
+// the gap those leave while a job runs. While a push job runs, the inbound
+// changes of its record wait (see applyRetrying).
 type pushWorker struct {
 	river.WorkerDefaults[tandem.PushArgs]
 	s *Syncer
@@ -154,7 +154,7 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 	if !ok {
 		return s.park(ctx, job, fmt.Errorf("integration %q is not configured", args.Integration))
 	}
-	rec, link, err := s.store.BeginPush(ctx, job)
+	rec, link, err := s.beginPush(ctx, job)
 	if err != nil {
 		return fmt.Errorf("load %s %s: %w", args.Ref.Kind, args.Ref.ID, err)
 	}
@@ -190,6 +190,16 @@ func (w *pushWorker) Work(ctx context.Context, job *river.Job[tandem.PushArgs]) 
 		return river.JobSnooze(0) // a write landed while we pushed: push it now
 	}
 	return nil
+}
+
+// beginPush returns what the job's push starts from. For an integration
+// that reports changes (a Source), that is after any inbound write of the
+// record under way; the others have none.
+func (s *Syncer) beginPush(ctx context.Context, job *river.Job[tandem.PushArgs]) (*tandem.Record, *tandem.Link, error) {
+	if _, inbound := s.sources[job.Args.Integration]; inbound {
+		return s.store.BeginPush(ctx, job)
+	}
+	return s.store.PushState(ctx, job.Args.Integration, job.Args.Ref)
 }
 
 // maxCustomerWait bounds the wait of a push for its customer's remote id

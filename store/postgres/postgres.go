@@ -78,7 +78,7 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 		Commit:   func(ctx context.Context, tx pgx.Tx) error { return tx.Commit(ctx) },
 		Rollback: func(ctx context.Context, tx pgx.Tx) error { return tx.Rollback(ctx) },
 		Tx:       func(tx pgx.Tx) sqlstore.Querier { return querier{tx} },
-		JobArg:   func(key string) string { return "(args->>'" + key + "')" },
+		JobArg:   func(path string) string { return "(args #>> '{" + strings.ReplaceAll(path, ".", ",") + "}')" },
 		UnixSeconds: func(expr string) string {
 			return "EXTRACT(EPOCH FROM " + expr + ")::double precision"
 		},

@@ -66,7 +66,7 @@ func Open(path string, opts sqlstore.Options) (*Store, error) {
 			return tx.Rollback()
 		},
 		Tx:     func(tx *sql.Tx) sqlstore.Querier { return querier{tx} },
-		JobArg: func(key string) string { return "json_extract(args, '$." + key + "')" },
+		JobArg: func(path string) string { return "json_extract(args, '$." + path + "')" },
 		// River keeps times as UTC text ("2006-01-02 15:04:05.000").
 		UnixSeconds: func(expr string) string { return "((julianday(" + expr + ") - 2440587.5) * 86400.0)" },
 		Translate:   translate,

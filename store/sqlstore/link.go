@@ -36,35 +36,23 @@ func (s *Store[TTx]) PushState(ctx context.Context, integration string, ref tand
 	return rec, link, nil
 }
 
-// BeginPush marks the push of the job's record as in flight and returns
-// what it starts from (see PushState). Until the push ends (FinishPush,
-// ParkPush, RecordPushError, WaitForLink), or the job timeout passes for a
-// push that never reports (its process stopped), inbound changes of the
-// record from the job's integration wait (see updateLink): a push and an
-// inbound change never both decide from the same link, each sees what the
-// other recorded. The mark is set under the record's row lock, which every
-// inbound write holds while it checks it.
+// BeginPush returns what the job's push starts from (see PushState), once
+// no inbound write of its record is under way: the job is running already,
+// so inbound writes that start now wait for the push (see updateLink), and
+// one that began before is committed first (the record's row lock orders
+// them where writers are concurrent; SQLite's single writer does already).
 func (s *Store[TTx]) BeginPush(ctx context.Context, job *river.Job[tandem.PushArgs]) (*tandem.Record, *tandem.Link, error) {
 	args := job.Args
-	err := s.inTx(ctx, Relaxed, func(_ TTx, q Querier) error {
-		if _, err := s.lockVersion(ctx, q, args.Ref); err != nil {
-			if errors.Is(err, ErrNoRows) {
-				return nil // PushState answers ENOTFOUND
+	if s.e.ForUpdate != "" {
+		err := s.inTx(ctx, Relaxed, func(_ TTx, q Querier) error {
+			if _, err := s.lockVersion(ctx, q, args.Ref); err != nil && !errors.Is(err, ErrNoRows) {
+				return err // none: PushState answers ENOTFOUND
 			}
-			return err
+			return nil
+		})
+		if err != nil {
+			return nil, nil, err
 		}
-		until := s.now().Add(s.opts.JobTimeout).UnixMilli()
-		if err := q.Exec(ctx, `
-			INSERT INTO links (integration, kind, local_id, status, push_until, updated_at)
-			VALUES ($1, $2, $3, 'pending', $4, $5)
-			ON CONFLICT (integration, kind, local_id) DO UPDATE SET push_until = excluded.push_until`,
-			args.Integration, string(args.Ref.Kind), args.Ref.ID, until, s.now()); err != nil {
-			return fmt.Errorf("mark push: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, nil, err
 	}
 	return s.PushState(ctx, args.Integration, args.Ref)
 }
@@ -154,8 +142,7 @@ func (s *Store[TTx]) queryLinks(ctx context.Context, query string, args ...any) 
 // the lock is released, so no write can slip between the check and the end.
 // A customer's first remote id (newlyLinked, as the caller saw the link
 // before the push) also wakes the pushes of its records that wait for it
-// (see WaitForLink); a link that had one needs no read to know it. The push
-// is no longer in flight (see BeginPush).
+// (see WaitForLink); a link that had one needs no read to know it.
 func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushArgs], version int64, res *tandem.PushResult, newlyLinked bool) (moved bool, err error) {
 	ref := job.Args.Ref
 	err = s.inTx(ctx, Relaxed, func(tx TTx, q Querier) error {
@@ -169,11 +156,7 @@ func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushA
 				return err
 			}
 		}
-		if res == nil {
-			if err := s.endPush(ctx, q, job.Args.Integration, ref); err != nil {
-				return err
-			}
-		} else {
+		if res != nil {
 			status := tandem.LinkSynced
 			if moved {
 				status = tandem.LinkPending
@@ -187,7 +170,7 @@ func (s *Store[TTx]) FinishPush(ctx context.Context, job *river.Job[tandem.PushA
 					remote_id = excluded.remote_id, synced_version = excluded.synced_version,
 					base = excluded.base, status = excluded.status, last_error = '', attempts = 0,
 					synced_at = excluded.synced_at, updated_at = excluded.updated_at, intent = NULL,
-					revision = links.revision + 1, push_until = 0`,
+					revision = links.revision + 1`,
 				job.Args.Integration, string(ref.Kind), ref.ID, res.RemoteID, version, res.Base, string(status), now); err != nil {
 				return fmt.Errorf("record push: %w", err)
 			}
@@ -215,16 +198,6 @@ func (s *Store[TTx]) RecordPushError(ctx context.Context, integration string, re
 	})
 }
 
-// endPush records that the push of ref to integration is no longer in
-// flight (see BeginPush).
-func (s *Store[TTx]) endPush(ctx context.Context, q Querier, integration string, ref tandem.Ref) error {
-	if err := q.Exec(ctx, `UPDATE links SET push_until = 0 WHERE integration = $1 AND kind = $2 AND local_id = $3`,
-		integration, string(ref.Kind), ref.ID); err != nil {
-		return fmt.Errorf("end push: %w", err)
-	}
-	return nil
-}
-
 // ParkPush parks a push that cannot succeed: the link of the job's record
 // shows failed with msg, and the job ends in the same transaction, under the
 // record's row lock (as completed: the link holds the failure). A write that
@@ -246,15 +219,14 @@ func (s *Store[TTx]) ParkPush(ctx context.Context, job *river.Job[tandem.PushArg
 	})
 }
 
-// recordPushError records a failed push attempt on the link with status;
-// the push is no longer in flight.
+// recordPushError records a failed push attempt on the link with status.
 func (s *Store[TTx]) recordPushError(ctx context.Context, q Querier, integration string, ref tandem.Ref, msg string, status tandem.LinkStatus) error {
 	err := q.Exec(ctx, `
 		INSERT INTO links (integration, kind, local_id, status, last_error, attempts, updated_at)
 		VALUES ($1, $2, $3, $4, $5, 1, $6)
 		ON CONFLICT (integration, kind, local_id) DO UPDATE SET
 			status = excluded.status, last_error = excluded.last_error,
-			attempts = links.attempts + 1, updated_at = excluded.updated_at, push_until = 0`,
+			attempts = links.attempts + 1, updated_at = excluded.updated_at`,
 		integration, string(ref.Kind), ref.ID, string(status), msg, s.now())
 	if err != nil {
 		return fmt.Errorf("record push error: %w", err)
@@ -264,23 +236,42 @@ func (s *Store[TTx]) recordPushError(ctx context.Context, q Querier, integration
 
 // updateLink records an inbound change on the link of ref to integration,
 // inside a write of ref at version that holds ref's row lock (as BeginPush
-// and FinishPush do). It answers EPRECONDITION while a push of ref is in
-// flight, or when the link moved on from u.Revision. The base only moves
-// forward: an older change (a lower watermark) applied late never replaces
-// a newer base. A customer linked here for the first time wakes the pushes
-// waiting for it.
-func (s *Store[TTx]) updateLink(ctx context.Context, tx TTx, q Querier, integration string, ref tandem.Ref, version int64, u *tandem.LinkUpdate) error {
-	var revision, pushUntil int64
-	err := q.QueryRow(ctx, `SELECT revision, push_until FROM links WHERE integration = $1 AND kind = $2 AND local_id = $3`,
-		integration, string(ref.Kind), ref.ID).Scan(&revision, &pushUntil)
+// and FinishPush take it); before is the record's version before the write.
+// It answers EPRECONDITION when the link moved on from u.Revision, or while
+// a push of ref to integration may be under way: its job runs, and the link
+// is behind before (a push calls the provider only then, and nothing
+// records a newer synced version while it does).
+func (s *Store[TTx]) updateLink(ctx context.Context, tx TTx, q Querier, integration string, ref tandem.Ref, version, before int64, u *tandem.LinkUpdate) error {
+	var revision, synced int64
+	err := q.QueryRow(ctx, `SELECT revision, synced_version FROM links WHERE integration = $1 AND kind = $2 AND local_id = $3`,
+		integration, string(ref.Kind), ref.ID).Scan(&revision, &synced)
 	switch {
 	case err != nil && !errors.Is(err, ErrNoRows):
 		return fmt.Errorf("read link: %w", err)
-	case pushUntil > s.now().UnixMilli():
-		return tandem.Errorf(tandem.EPRECONDITION, "a push of %s %s to %s is in flight", ref.Kind, ref.ID, integration)
 	case revision != u.Revision:
 		return tandem.Errorf(tandem.EPRECONDITION, "the link of %s %s to %s moved on", ref.Kind, ref.ID, integration)
+	case synced >= before:
+		return s.writeLink(ctx, tx, q, integration, ref, version, u)
 	}
+	// A push job of ref runs in integration's queue: its state is what
+	// River's fetch committed, and at most a few jobs run at once.
+	var pushing int
+	if err := q.QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE state = 'running' AND queue = $1
+		AND kind = 'push' AND `+s.e.JobArg("ref.kind")+` = $2 AND `+s.e.JobArg("ref.id")+` = $3`,
+		integration, string(ref.Kind), ref.ID).Scan(&pushing); err != nil {
+		return fmt.Errorf("read pushes: %w", err)
+	}
+	if pushing > 0 {
+		return tandem.Errorf(tandem.EPRECONDITION, "a push of %s %s to %s is in flight", ref.Kind, ref.ID, integration)
+	}
+	return s.writeLink(ctx, tx, q, integration, ref, version, u)
+}
+
+// writeLink is updateLink's write, once it may go. The base only moves
+// forward: an older change (a lower watermark) applied late never replaces
+// a newer base. A customer linked here for the first time wakes the pushes
+// waiting for it.
+func (s *Store[TTx]) writeLink(ctx context.Context, tx TTx, q Querier, integration string, ref tandem.Ref, version int64, u *tandem.LinkUpdate) error {
 	if ref.Kind == tandem.KindCustomer && u.RemoteID != "" {
 		if err := s.wakeWaiting(ctx, tx, q, integration, ref.ID); err != nil {
 			return err
@@ -294,7 +285,7 @@ func (s *Store[TTx]) updateLink(ctx context.Context, tx TTx, q Querier, integrat
 		status = tandem.LinkConflict
 	}
 	now := s.now()
-	err = q.Exec(ctx, `
+	err := q.Exec(ctx, `
 		INSERT INTO links (integration, kind, local_id, remote_id, synced_version, base, status, last_error,
 			watermark, synced_at, updated_at, revision)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 1)
@@ -323,10 +314,11 @@ func (s *Store[TTx]) updateLink(ctx context.Context, tx TTx, q Querier, integrat
 // whose copy is behind.
 func (s *Store[TTx]) ConfirmLink(ctx context.Context, ref tandem.Ref, version int64, w tandem.Write) error {
 	return s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
-		if _, err := s.lockVersion(ctx, q, ref); err != nil && !errors.Is(err, ErrNoRows) {
+		current, err := s.lockVersion(ctx, q, ref)
+		if err != nil && !errors.Is(err, ErrNoRows) {
 			return err
 		}
-		if err := s.updateLink(ctx, tx, q, w.Origin, ref, version, w.Link); err != nil {
+		if err := s.updateLink(ctx, tx, q, w.Origin, ref, version, current, w.Link); err != nil {
 			return err
 		}
 		if !w.PushToOrigin {

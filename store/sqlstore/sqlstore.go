@@ -62,9 +62,9 @@ type Engine[TTx any] struct {
 	Rollback func(ctx context.Context, tx TTx) error
 	// Tx runs statements inside tx.
 	Tx func(tx TTx) Querier
-	// JobArg returns the SQL expression reading the string field key of a
-	// River job's JSON args (river_job.args).
-	JobArg func(key string) string
+	// JobArg returns the SQL expression reading the string field at path
+	// ("integration", "ref.id") of a River job's JSON args (river_job.args).
+	JobArg func(path string) string
 	// UnixSeconds returns the SQL expression of the timestamp expr as Unix
 	// seconds, with their fraction.
 	UnixSeconds func(expr string) string
@@ -239,9 +239,6 @@ func (s *Store[TTx]) Start(ctx context.Context) error {
 		if err != nil {
 			return s.e.Translate(fmt.Errorf("requeue jobs of a crashed run: %w", err))
 		}
-		if err := s.e.DB.Exec(ctx, `UPDATE links SET push_until = 0 WHERE push_until > 0`); err != nil {
-			return s.e.Translate(fmt.Errorf("end pushes of a crashed run: %w", err))
-		}
 	}
 	// Versions before one queue per integration put every job in one queue
 	// named "sync": move the jobs still to run to their integration's queue.
@@ -314,7 +311,7 @@ func (s *Store[TTx]) now() time.Time { return s.opts.Now().UTC().Truncate(time.M
 // other write: a link is pending whenever its synced version is behind.
 func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tandem.Ref, version int64, w tandem.Write) error {
 	if w.Link != nil {
-		if err := s.updateLink(ctx, tx, q, w.Origin, ref, version, w.Link); err != nil {
+		if err := s.updateLink(ctx, tx, q, w.Origin, ref, version, version-1, w.Link); err != nil {
 			return err
 		}
 	}

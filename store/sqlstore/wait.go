@@ -19,25 +19,21 @@ import (
 // records a remote id, it reads its link: with a remote id there, ready is
 // true and the push can go. Otherwise ref's link records msg as its last
 // error and stays pending (no failed attempt is counted): the caller's job
-// waits, and FinishPush of the dependency wakes it. Either way the push of
-// ref is no longer in flight (see BeginPush).
+// waits, and FinishPush of the dependency wakes it.
 func (s *Store[TTx]) WaitForLink(ctx context.Context, integration string, ref, dependsOn tandem.Ref, msg string) (ready bool, err error) {
 	err = s.inTx(ctx, Relaxed, func(_ TTx, q Querier) error {
 		if _, err := s.lockVersion(ctx, q, dependsOn); err != nil && !errors.Is(err, ErrNoRows) {
 			return err
 		}
 		remoteID, err := remoteIDOf(ctx, q, integration, dependsOn)
-		if err != nil {
+		if ready = remoteID != ""; ready || err != nil {
 			return err
-		}
-		if ready = remoteID != ""; ready {
-			return s.endPush(ctx, q, integration, ref)
 		}
 		if err := q.Exec(ctx, `
 			INSERT INTO links (integration, kind, local_id, status, last_error, updated_at)
 			VALUES ($1, $2, $3, 'pending', $4, $5)
 			ON CONFLICT (integration, kind, local_id) DO UPDATE SET
-				status = 'pending', last_error = excluded.last_error, updated_at = excluded.updated_at, push_until = 0`,
+				status = 'pending', last_error = excluded.last_error, updated_at = excluded.updated_at`,
 			integration, string(ref.Kind), ref.ID, msg, s.now()); err != nil {
 			return fmt.Errorf("record wait: %w", err)
 		}
