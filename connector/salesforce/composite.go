@@ -19,12 +19,14 @@ const (
 	// pays, small next to a call's round trip, and longer than the engine
 	// takes to start the next pushes of a backlog while the last batch's
 	// finish (River fetches at most every 10 ms, SQLite has one writer), so
-	// that a backlog's pushes fill their batches (BenchmarkSalesforceBatching:
-	// 20 ms sent stragglers alone, 50 ms fills batches on a busy machine).
-	idle = 50 * time.Millisecond
+	// that a backlog's pushes fill their batches (BenchmarkSalesforceBatching,
+	// 10,000 records: 20 ms sent stragglers alone; 50 ms took 51 calls on
+	// one machine and 71 to 91 on a slower one, where 100 ms takes 55 to 65).
+	idle = 100 * time.Millisecond
 	// linger is the longest a batch waits after its first record while
-	// records keep coming.
-	linger = 200 * time.Millisecond
+	// records keep coming: a backlog flowing at a few hundred records a
+	// second fills its batches rather than leaving every 200 ms.
+	linger = 500 * time.Millisecond
 )
 
 // writeBody is the JSON of a write of ct: an empty field is null, which
