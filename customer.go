@@ -117,6 +117,9 @@ func checkLen(field, v string, max int) error {
 type CustomerFilter struct {
 	// Email, when set, keeps only customers with exactly this email.
 	Email string
+	// AnyCase matches Email without regard to the case of its letters
+	// (ASCII letters on every store; SQLite folds no others).
+	AnyCase bool
 	// After is the cursor of the previous page: the last id it returned.
 	After string
 	// Limit is the page size.

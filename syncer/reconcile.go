@@ -306,11 +306,12 @@ func (r *reconciler) unlinked(ctx context.Context, ch *tandem.RemoteChange) erro
 	})
 }
 
-// unlinkedByEmail returns the live local customers with this email that are
-// not linked to the integration yet, with their links.
+// unlinkedByEmail returns the live local customers with this email (in any
+// case, as emailKey compares them) that are not linked to the integration
+// yet, with their links.
 func (r *reconciler) unlinkedByEmail(ctx context.Context, email string) ([]tandem.LinkedRecord, error) {
 	var out []tandem.LinkedRecord
-	f := tandem.CustomerFilter{Email: email, Limit: 100}
+	f := tandem.CustomerFilter{Email: strings.TrimSpace(email), AnyCase: true, Limit: 100}
 	for {
 		page, err := r.s.store.ListCustomers(ctx, f)
 		if err != nil {

@@ -202,8 +202,8 @@ func TestStripeReconcile(t *testing.T) {
 
 // TestLinkUp connects Tandem to a Stripe account that already has
 // customers: tandem link stripe --dry-run prints the plan and changes
-// nothing; without --dry-run matches are linked, the missing created on each
-// side, and ambiguous duplicates left alone.
+// nothing; without --dry-run matches are linked (by email in any case), the
+// missing created on each side, and ambiguous duplicates left alone.
 func TestLinkUp(t *testing.T) {
 	t.Parallel()
 	em, apiURL := startStripeEmulator(t)
@@ -220,7 +220,7 @@ func TestLinkUp(t *testing.T) {
 		key, email string
 		meta       map[string]string
 	}{
-		{"match", "match@example.com", nil}, {"dup1", "dup@example.com", nil}, {"dup2", "dup@example.com", nil},
+		{"match", "Match@Example.COM", nil}, {"dup1", "dup@example.com", nil}, {"dup2", "dup@example.com", nil},
 		{"only-there", "there@example.com", nil}, {"twin", "twin@example.com", nil},
 		{"carried", "other@example.com", map[string]string{"tandem_id": local["carried"]}},
 	} {

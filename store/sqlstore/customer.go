@@ -130,7 +130,11 @@ func (s *Store[TTx]) ListCustomers(ctx context.Context, f tandem.CustomerFilter)
 	}
 	query := `SELECT ` + customerColumns + ` FROM customers WHERE deleted_at IS NULL AND id > $1`
 	args := []any{f.After}
-	if f.Email != "" {
+	switch {
+	case f.Email != "" && f.AnyCase:
+		query += ` AND lower(email) = lower($2)` // index customers_email_lower
+		args = append(args, f.Email)
+	case f.Email != "":
 		query += ` AND email = $2`
 		args = append(args, f.Email)
 	}

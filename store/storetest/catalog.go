@@ -144,6 +144,15 @@ func testListPages(t *testing.T, open Opener) {
 	if len(page.Customers) != 2 || page.Customers[0].ID != want[1] || page.Customers[1].ID != want[4] {
 		t.Fatalf("email filter returned %v", page.Customers)
 	}
+	for _, f := range []tandem.CustomerFilter{{Email: "C1@Example.COM"}, {Email: "C1@Example.COM", AnyCase: true}} {
+		page, err := e.st.ListCustomers(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, wantN := len(page.Customers), map[bool]int{false: 0, true: 2}[f.AnyCase]; n != wantN {
+			t.Fatalf("filter %+v returned %d customers, want %d", f, n, wantN)
+		}
+	}
 }
 
 func testUpdateVersions(t *testing.T, open Opener) {
