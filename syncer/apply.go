@@ -105,6 +105,11 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 	if link != nil {
 		revision = link.Revision
 	}
+	// seen records that the remote side is at ch, with nothing to merge.
+	seen := func(ch *tandem.RemoteChange) error {
+		return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
+			Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark, Revision: revision}})
+	}
 	if link != nil && link.RemoteID != "" {
 		nothingNew := func() bool { return string(ch.Base) == string(link.Base) && !ch.Deleted }
 		switch {
@@ -116,8 +121,7 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 		case ch.Ours && !ch.Deleted && local != nil && ch.LocalID == local.Ref.ID && sameRecord(ch.Fields, local.Fields):
 			// Our push of the record's current state, back before the push
 			// recorded it: a change made there after it has an event of its own.
-			return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
-				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark, Revision: revision}})
+			return seen(ch)
 		case ch.Ours && !ch.Deleted && ch.OursVersion > 0 && ch.OursVersion <= link.SyncedVersion:
 			// A step of one of our pushes that is already recorded: the
 			// link's base is what that push left there, and anything
@@ -147,8 +151,7 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 			}
 		}
 		if nothingNew() && !ownsFields(local) {
-			return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
-				Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark, Revision: revision}})
+			return seen(ch)
 		}
 	}
 	update := &tandem.LinkUpdate{RemoteID: ch.RemoteID, Base: ch.Base, Watermark: ch.Watermark, Revision: revision}
@@ -181,8 +184,7 @@ func (s *Syncer) apply(ctx context.Context, src tandem.Source, ch *tandem.Remote
 		return err
 	case local.Deleted:
 		// Deleted here while changed there: the pending delete wins.
-		return s.store.ConfirmLink(ctx, link.Ref, 0, tandem.Write{Origin: name,
-			Link: &tandem.LinkUpdate{RemoteID: ch.RemoteID, Watermark: ch.Watermark, Revision: revision}})
+		return seen(ch)
 	}
 	return s.merge(ctx, src, local, link, ch, update)
 }

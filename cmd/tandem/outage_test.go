@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -105,26 +104,14 @@ func runInProcess(t testing.TB, env map[string]string, edits ...func(*program)) 
 // failureLog returns a writer whose text is printed when t has failed, at
 // its end.
 func failureLog(t testing.TB) io.Writer {
-	var mu sync.Mutex
-	var buf bytes.Buffer
+	var log lockedBuffer
 	t.Cleanup(func() {
 		if t.Failed() {
-			mu.Lock()
-			defer mu.Unlock()
-			t.Logf("the server's log:\n%s", buf.String())
+			t.Logf("the server's log:\n%s", log.String())
 		}
 	})
-	return writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return buf.Write(p)
-	})
+	return &log
 }
-
-// writerFunc is a function as an io.Writer.
-type writerFunc func(p []byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // cutProxy forwards TCP connections to a target until cut: then it drops
 // every open connection and every new one, until restored.

@@ -130,12 +130,11 @@ func (s *Store[TTx]) ListCustomers(ctx context.Context, f tandem.CustomerFilter)
 	}
 	query := `SELECT ` + customerColumns + ` FROM customers WHERE deleted_at IS NULL AND id > $1`
 	args := []any{f.After}
-	switch {
-	case f.Email != "" && f.AnyCase:
+	if f.Email != "" {
 		query += ` AND lower(email) = lower($2)` // index customers_email_lower
-		args = append(args, f.Email)
-	case f.Email != "":
-		query += ` AND email = $2`
+		if !f.AnyCase {
+			query += ` AND email = $2`
+		}
 		args = append(args, f.Email)
 	}
 	items, next, err := queryPage(ctx, s, "customers", query, args, f.Limit, scanCustomer, func(c *tandem.Customer) string { return c.ID })
