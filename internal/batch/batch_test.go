@@ -170,6 +170,14 @@ func TestCancelledCallerLeavesBatch(t *testing.T) {
 func TestSentItemOutlivesCaller(t *testing.T) {
 	rec := &recorder{hold: make(chan struct{})}
 	b := New(1, time.Hour, time.Hour, rec.send)
+	checkOutlivesCaller(t, b.Do, rec)
+}
+
+// checkOutlivesCaller hands item 4 to do, whose sends rec records and
+// holds, and checks that once it is sent, do returns its result, and not
+// its context's end.
+func checkOutlivesCaller(t *testing.T, do func(context.Context, int) (int, error), rec *recorder) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	type answer struct {
 		r   int
@@ -177,7 +185,7 @@ func TestSentItemOutlivesCaller(t *testing.T) {
 	}
 	answered := make(chan answer, 1)
 	go func() {
-		r, err := b.Do(ctx, 4)
+		r, err := do(ctx, 4)
 		answered <- answer{r, err}
 	}()
 	for len(rec.sent()) == 0 {

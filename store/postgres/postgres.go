@@ -27,8 +27,8 @@ import (
 var migrations embed.FS
 
 // defaultMaxConns is the size of the connection pool of durable
-// transactions unless the URL sets pool_max_conns; relaxed ones get half as
-// many more.
+// transactions unless the URL sets pool_max_conns; background work gets an
+// eighth as many more (at least 2).
 const defaultMaxConns = 16
 
 // Store is a Tandem store on PostgreSQL.
@@ -51,10 +51,14 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
 	}
-	// Relaxed transactions get connections of their own, whose commits do not
-	// wait for the WAL to reach the disk: no extra statement per transaction.
+	// Background work (push jobs: relaxed transactions and their reads) gets
+	// connections of its own, whose commits do not wait for the WAL to reach
+	// the disk (no extra statement per transaction). They are few, so that
+	// workers with a backlog cannot take the database from the API: a push
+	// holds one only while it reads or records, not while it waits on the
+	// provider.
 	relaxedCfg := cfg.Copy()
-	relaxedCfg.MaxConns = max(cfg.MaxConns/2, 2)
+	relaxedCfg.MaxConns = max(cfg.MaxConns/8, 2)
 	relaxedCfg.ConnConfig.RuntimeParams["synchronous_commit"] = "off"
 	relaxed, err := pgxpool.NewWithConfig(ctx, relaxedCfg)
 	if err != nil {
@@ -66,9 +70,10 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 		return nil, err
 	}
 	e := sqlstore.Engine[pgx.Tx]{
-		Name:   "postgres",
-		Driver: riverpgxv5.New(pool),
-		DB:     querier{pool},
+		Name:       "postgres",
+		Driver:     riverpgxv5.New(pool),
+		DB:         querier{pool},
+		Background: querier{relaxed},
 		Begin: func(ctx context.Context, d sqlstore.Durability) (pgx.Tx, error) {
 			if d == sqlstore.Relaxed {
 				return relaxed.Begin(ctx)
@@ -85,6 +90,7 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 		// Row locks order a record's writes against the push worker's final
 		// check; the advisory lock keeps concurrent starts from migrating twice.
 		ForUpdate:      " FOR UPDATE",
+		ForShare:       " FOR SHARE",
 		LockMigrations: func(ctx context.Context) (func(), error) { return advisoryLock(ctx, pool) },
 		Translate:      translate,
 		Migrations:     migs,
@@ -92,6 +98,9 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 			return err
 		},
+		// One transaction of grouped creates gathers the next group while
+		// another commits.
+		CreateGroups: 2,
 		Close: func() {
 			relaxed.Close()
 			pool.Close()

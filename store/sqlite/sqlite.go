@@ -52,9 +52,10 @@ func Open(path string, opts sqlstore.Options) (*Store, error) {
 		return nil, err
 	}
 	e := sqlstore.Engine[*sql.Tx]{
-		Name:   "sqlite",
-		Driver: riversqlite.New(db),
-		DB:     querier{db},
+		Name:       "sqlite",
+		Driver:     riversqlite.New(db),
+		DB:         querier{db},
+		Background: querier{db},
 		Begin: func(ctx context.Context, d sqlstore.Durability) (*sql.Tx, error) {
 			if d == sqlstore.Durable {
 				ctx = context.WithValue(ctx, durableKey{}, true)

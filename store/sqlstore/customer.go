@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/tandemsync/tandem"
 )
 
@@ -41,13 +43,14 @@ func (s *Store[TTx]) createCustomer(ctx context.Context, in *tandem.Customer, w 
 		out      *tandem.Customer
 		replayed bool
 	)
-	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
+	err := s.create(ctx, func(ctx context.Context, tx TTx, q Querier) ([]river.InsertManyParams, error) {
+		out, replayed = nil, false
 		if w.IdempotencyKey != "" {
 			var first tandem.Customer
 			found, err := s.replay(ctx, q, w, &first)
 			if err != nil || found {
 				out, replayed = &first, found
-				return err
+				return nil, err
 			}
 		}
 		now := s.now()
@@ -55,21 +58,21 @@ func (s *Store[TTx]) createCustomer(ctx context.Context, in *tandem.Customer, w 
 		c.ID, c.Version, c.CreatedAt, c.UpdatedAt, c.Deleted = tandem.NewCustomerID(), 1, now, now, false
 		address, metadata, err := encodeCustomerJSON(&c)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := q.Exec(ctx, `INSERT INTO customers (id, name, email, phone, address, metadata, version,
 			created_at, updated_at, deleted_at, origin)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10)`,
 			c.ID, c.Name, c.Email, c.Phone, address, metadata, c.Version, c.CreatedAt, c.UpdatedAt, w.Origin); err != nil {
-			return fmt.Errorf("insert customer: %w", err)
+			return nil, fmt.Errorf("insert customer: %w", err)
 		}
 		if w.IdempotencyKey != "" {
 			if err := s.remember(ctx, q, w, &c); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		out = &c
-		return s.afterWrite(ctx, tx, q, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, c.Version, w)
+		return s.recordWrite(ctx, tx, q, tandem.Ref{Kind: tandem.KindCustomer, ID: c.ID}, c.Version, w)
 	})
 	if err != nil {
 		return nil, false, err
@@ -113,7 +116,7 @@ func (s *Store[TTx]) remember(ctx context.Context, q Querier, w tandem.Write, re
 
 // GetCustomer returns a live customer.
 func (s *Store[TTx]) GetCustomer(ctx context.Context, id string) (*tandem.Customer, error) {
-	c, err := s.loadCustomer(ctx, s.e.DB, id, false)
+	c, err := s.loadCustomer(ctx, s.e.DB, id, "")
 	if err != nil {
 		return nil, s.e.Translate(err)
 	}
@@ -229,7 +232,7 @@ func (s *Store[TTx]) DeleteCustomer(ctx context.Context, id string, w tandem.Wri
 // lockLiveCustomer reads a live customer for a write, locking its row, and
 // checks w's expected version.
 func (s *Store[TTx]) lockLiveCustomer(ctx context.Context, q Querier, id string, w tandem.Write) (*tandem.Customer, error) {
-	c, err := s.loadCustomer(ctx, q, id, true)
+	c, err := s.loadCustomer(ctx, q, id, s.e.ForUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -248,8 +251,9 @@ func checkLive(kind tandem.Kind, id string, deleted bool, version int64, w tande
 	return nil
 }
 
-// loadCustomer reads a customer, tombstones included.
-func (s *Store[TTx]) loadCustomer(ctx context.Context, q Querier, id string, lock bool) (*tandem.Customer, error) {
+// loadCustomer reads a customer, tombstones included, locked as load's lock
+// says.
+func (s *Store[TTx]) loadCustomer(ctx context.Context, q Querier, id string, lock string) (*tandem.Customer, error) {
 	f, err := s.load(ctx, q, tandem.Ref{Kind: tandem.KindCustomer, ID: id}, lock)
 	return f.Customer, err
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/tandemsync/tandem"
 )
 
@@ -28,29 +30,37 @@ func (s *Store[TTx]) CreateInvoice(ctx context.Context, inv *tandem.Invoice, w t
 }
 
 func (s *Store[TTx]) createInvoice(ctx context.Context, in *tandem.Invoice, w tandem.Write) (*tandem.Invoice, bool, error) {
-	inv := *in
-	if err := inv.Validate(); err != nil {
+	valid := *in
+	if err := valid.Validate(); err != nil { // it normalises, so it gets a copy
 		return nil, false, err
 	}
 	var (
 		out      *tandem.Invoice
 		replayed bool
 	)
-	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
+	err := s.create(ctx, func(ctx context.Context, tx TTx, q Querier) ([]river.InsertManyParams, error) {
+		out, replayed = nil, false
 		if w.IdempotencyKey != "" {
 			var first tandem.Invoice
 			found, err := s.replay(ctx, q, w, &first)
 			if err != nil || found {
 				out, replayed = &first, found
-				return err
+				return nil, err
 			}
 		}
-		// The customer's row lock keeps it from being deleted meanwhile.
-		if _, err := s.lockLiveCustomer(ctx, q, inv.CustomerID, tandem.Write{}); err != nil {
-			if tandem.ErrorCode(err) == tandem.ENOTFOUND {
-				return tandem.FieldError("customer_id", "no customer %s", inv.CustomerID)
-			}
-			return err
+		inv := valid
+		// A shared lock on the customer's row keeps it from being deleted
+		// meanwhile, and lets creates of its invoices share it: two groups
+		// of creates locking customers in different orders do not deadlock.
+		c, err := s.loadCustomer(ctx, q, inv.CustomerID, s.e.ForShare)
+		if err == nil {
+			err = checkLive(tandem.KindCustomer, inv.CustomerID, c.Deleted, c.Version, tandem.Write{})
+		}
+		switch {
+		case tandem.ErrorCode(err) == tandem.ENOTFOUND:
+			return nil, tandem.FieldError("customer_id", "no customer %s", inv.CustomerID)
+		case err != nil:
+			return nil, err
 		}
 		now := s.now()
 		inv.ID, inv.Version, inv.CreatedAt, inv.UpdatedAt, inv.Deleted = tandem.NewInvoiceID(), 1, now, now, false
@@ -59,15 +69,15 @@ func (s *Store[TTx]) createInvoice(ctx context.Context, in *tandem.Invoice, w ta
 		}
 		computeTotals(&inv, w)
 		if err := s.writeInvoice(ctx, q, &inv, w.Origin, true); err != nil {
-			return err
+			return nil, err
 		}
 		if w.IdempotencyKey != "" {
 			if err := s.remember(ctx, q, w, &inv); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		out = &inv
-		return s.afterWrite(ctx, tx, q, tandem.Ref{Kind: tandem.KindInvoice, ID: inv.ID}, inv.Version, w)
+		return s.recordWrite(ctx, tx, q, tandem.Ref{Kind: tandem.KindInvoice, ID: inv.ID}, inv.Version, w)
 	})
 	if err != nil {
 		return nil, false, err
@@ -77,7 +87,7 @@ func (s *Store[TTx]) createInvoice(ctx context.Context, in *tandem.Invoice, w ta
 
 // GetInvoice returns a live invoice.
 func (s *Store[TTx]) GetInvoice(ctx context.Context, id string) (*tandem.Invoice, error) {
-	inv, err := s.loadInvoice(ctx, s.e.DB, id, false)
+	inv, err := s.loadInvoice(ctx, s.e.DB, id, "")
 	if err != nil {
 		return nil, s.e.Translate(err)
 	}
@@ -217,7 +227,7 @@ func (s *Store[TTx]) writeInvoice(ctx context.Context, q Querier, inv *tandem.In
 // lockLiveInvoice reads a live invoice for a write, locking its row, and
 // checks w's expected version.
 func (s *Store[TTx]) lockLiveInvoice(ctx context.Context, q Querier, id string, w tandem.Write) (*tandem.Invoice, error) {
-	inv, err := s.loadInvoice(ctx, q, id, true)
+	inv, err := s.loadInvoice(ctx, q, id, s.e.ForUpdate)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +235,7 @@ func (s *Store[TTx]) lockLiveInvoice(ctx context.Context, q Querier, id string, 
 }
 
 // loadInvoice reads an invoice, tombstones included.
-func (s *Store[TTx]) loadInvoice(ctx context.Context, q Querier, id string, lock bool) (*tandem.Invoice, error) {
+func (s *Store[TTx]) loadInvoice(ctx context.Context, q Querier, id string, lock string) (*tandem.Invoice, error) {
 	f, err := s.load(ctx, q, tandem.Ref{Kind: tandem.KindInvoice, ID: id}, lock)
 	return f.Invoice, err
 }

@@ -76,17 +76,14 @@ func (s *Store[TTx]) lockVersion(ctx context.Context, q Querier, ref tandem.Ref)
 }
 
 // load reads the record ref, tombstones included, locking its row until
-// the transaction ends when lock is set; ENOTFOUND when there is none.
-func (s *Store[TTx]) load(ctx context.Context, q Querier, ref tandem.Ref, lock bool) (tandem.Fields, error) {
+// the transaction ends as lock says (Engine.ForUpdate, Engine.ForShare or
+// "" for none); ENOTFOUND when there is none.
+func (s *Store[TTx]) load(ctx context.Context, q Querier, ref tandem.Ref, lock string) (tandem.Fields, error) {
 	spec, err := specOf(ref.Kind)
 	if err != nil {
 		return tandem.Fields{}, err
 	}
-	query := `SELECT ` + spec.columns + ` FROM ` + spec.table + ` WHERE id = $1`
-	if lock {
-		query += s.e.ForUpdate
-	}
-	f, err := spec.scan(q.QueryRow(ctx, query, ref.ID))
+	f, err := spec.scan(q.QueryRow(ctx, `SELECT `+spec.columns+` FROM `+spec.table+` WHERE id = $1`+lock, ref.ID))
 	if errors.Is(err, ErrNoRows) {
 		return tandem.Fields{}, errNotFound(ref.Kind, ref.ID)
 	}

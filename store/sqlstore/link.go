@@ -20,9 +20,10 @@ const linkColumns = `l.integration, l.kind, l.local_id, l.remote_id, l.synced_ve
 
 // PushState returns what a push of ref to integration starts from: the
 // record's current state (tombstones included) and its link, a pending link
-// with no remote id when the record was never pushed.
+// with no remote id when the record was never pushed. It reads through the
+// engine's connections of background work.
 func (s *Store[TTx]) PushState(ctx context.Context, integration string, ref tandem.Ref) (*tandem.Record, *tandem.Link, error) {
-	recs, err := s.RecordsByID(ctx, integration, ref.Kind, []string{ref.ID})
+	recs, err := s.recordsByID(ctx, s.e.Background, integration, ref.Kind, []string{ref.ID})
 	switch {
 	case err != nil:
 		return nil, nil, fmt.Errorf("load push state: %w", err)

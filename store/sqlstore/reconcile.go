@@ -23,7 +23,7 @@ func (s *Store[TTx]) RecordsByRemoteID(ctx context.Context, integration string, 
 	}
 	// From links first (CROSS JOIN keeps that order in SQLite), so the
 	// lookup goes through links_remote, not through every record.
-	return s.linkedRecords(ctx, integration, kind, func(t string) string {
+	return s.linkedRecords(ctx, s.e.DB, integration, kind, func(t string) string {
 		return `links l CROSS JOIN ` + t + ` WHERE l.integration = $1 AND l.kind = $2 AND l.remote_id <> ''
 			AND l.remote_id IN (` + placeholders(3, len(remoteIDs)) + `) AND ` + t + `.id = l.local_id`
 	}, stringArgs(remoteIDs)...)
@@ -35,7 +35,12 @@ func (s *Store[TTx]) RecordsByID(ctx context.Context, integration string, kind t
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return s.linkedRecords(ctx, integration, kind, func(t string) string {
+	return s.recordsByID(ctx, s.e.DB, integration, kind, ids)
+}
+
+// recordsByID is RecordsByID with db running the query.
+func (s *Store[TTx]) recordsByID(ctx context.Context, db Querier, integration string, kind tandem.Kind, ids []string) ([]tandem.LinkedRecord, error) {
+	return s.linkedRecords(ctx, db, integration, kind, func(t string) string {
 		return leftJoinLinks(t) + ` WHERE ` + t + `.id IN (` + placeholders(3, len(ids)) + `)`
 	}, stringArgs(ids)...)
 }
@@ -44,7 +49,7 @@ func (s *Store[TTx]) RecordsByID(ctx context.Context, integration string, kind t
 // ids after the given one, in id order, with their links to integration:
 // the pages of a walk over the whole catalog.
 func (s *Store[TTx]) ScanRecords(ctx context.Context, integration string, kind tandem.Kind, after string, limit int) ([]tandem.LinkedRecord, error) {
-	return s.linkedRecords(ctx, integration, kind, func(t string) string {
+	return s.linkedRecords(ctx, s.e.DB, integration, kind, func(t string) string {
 		return leftJoinLinks(t) + ` WHERE ` + t + `.id > $3 ORDER BY ` + t + `.id LIMIT ` + strconv.Itoa(limit)
 	}, after)
 }
@@ -57,13 +62,13 @@ func leftJoinLinks(table string) string {
 
 // linkedRecords returns the records of kind that query selects, with their
 // links: query gets the kind's table and returns the FROM and WHERE clauses
-// over that table and links l (parameters from $3).
-func (s *Store[TTx]) linkedRecords(ctx context.Context, integration string, kind tandem.Kind, query func(table string) string, args ...any) ([]tandem.LinkedRecord, error) {
+// over that table and links l (parameters from $3). db runs the query.
+func (s *Store[TTx]) linkedRecords(ctx context.Context, db Querier, integration string, kind tandem.Kind, query func(table string) string, args ...any) ([]tandem.LinkedRecord, error) {
 	spec, err := specOf(kind)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.e.DB.Query(ctx, `SELECT `+spec.columns+`, `+linkColumns+` FROM `+query(spec.table),
+	rows, err := db.Query(ctx, `SELECT `+spec.columns+`, `+linkColumns+` FROM `+query(spec.table),
 		append([]any{integration, string(kind)}, args...)...)
 	if err != nil {
 		return nil, s.e.Translate(fmt.Errorf("query records: %w", err))

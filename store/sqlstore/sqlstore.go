@@ -22,6 +22,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tandemsync/tandem"
+	"github.com/tandemsync/tandem/internal/batch"
 )
 
 // Querier runs SQL on a connection pool or inside a transaction. Statements
@@ -55,6 +56,11 @@ type Engine[TTx any] struct {
 	Driver riverdriver.Driver[TTx]
 	// DB runs statements outside a transaction.
 	DB Querier
+	// Background runs the reads of background work (push jobs) outside a
+	// transaction, on the connections of Relaxed transactions (DB where the
+	// engine has no others): their number bounds how much of the database
+	// the workers take from the API.
+	Background Querier
 	// Begin starts a transaction whose commit has durability d; Commit and
 	// Rollback end it.
 	Begin    func(ctx context.Context, d Durability) (TTx, error)
@@ -71,6 +77,10 @@ type Engine[TTx any] struct {
 	// ForUpdate is appended to a SELECT that must lock the rows it reads
 	// until the transaction ends ("" where the engine has a single writer).
 	ForUpdate string
+	// ForShare is appended to a SELECT that must keep the rows it reads from
+	// being changed until the transaction ends, sharing them with other
+	// readers that do the same ("" where the engine has a single writer).
+	ForShare string
 	// LockMigrations, when set, holds a database-wide lock until unlock is
 	// called, so that concurrent starts migrate one at a time.
 	LockMigrations func(ctx context.Context) (unlock func(), err error)
@@ -83,6 +93,10 @@ type Engine[TTx any] struct {
 	CompleteJobTx func(ctx context.Context, tx TTx, job *river.Job[tandem.PushArgs]) error
 	// Close releases the engine's connections.
 	Close func()
+	// CreateGroups is how many transactions of grouped creates may run at
+	// once (see create; at least 1): more overlap their waits on the disk,
+	// fewer make larger groups.
+	CreateGroups int
 	// SingleProcess says that only this process can use the database (the
 	// engine enforces it), so every job left running belongs to a process
 	// that died: Start makes those jobs available again at once instead of
@@ -167,6 +181,8 @@ type Store[TTx any] struct {
 	e     Engine[TTx]
 	opts  Options
 	river *river.Client[TTx]
+	// creates is the group commit of catalog creates (see create).
+	creates *batch.Group[createBody[TTx], error]
 	// started says that this process works jobs (between Start and Stop).
 	started atomic.Bool
 }
@@ -222,7 +238,9 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 	if err != nil {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
-	return &Store[TTx]{e: e, opts: opts, river: client}, nil
+	s := &Store[TTx]{e: e, opts: opts, river: client}
+	s.creates = s.newCreateGroup()
+	return s, nil
 }
 
 // works says whether this process works jobs: it has workers, and
@@ -303,34 +321,50 @@ func (s *Store[TTx]) inTx(ctx context.Context, d Durability, fn func(tx TTx, q Q
 func (s *Store[TTx]) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
 // afterWrite completes a catalog write of ref at version inside its
-// transaction: it records w.Link on the origin's link, then enqueues one push
-// job for every integration but the origin (the origin too with
-// w.PushToOrigin). A job already waiting or running for the same
-// (integration, record) absorbs the new one: the worker reads the latest
-// state, and runs again if the record moved on while it ran. Links need no
-// other write: a link is pending whenever its synced version is behind.
+// transaction: it records the write (see recordWrite) and enqueues its push
+// jobs.
 func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tandem.Ref, version int64, w tandem.Write) error {
+	jobs, err := s.recordWrite(ctx, tx, q, ref, version, w)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(ctx, tx, jobs, version == 1)
+}
+
+// recordWrite records w.Link on the origin's link of a write of ref at
+// version, and returns the write's push jobs: one for every integration but
+// the origin (the origin too with w.PushToOrigin). A job already waiting or
+// running for the same (integration, record) absorbs the new one: the
+// worker reads the latest state, and runs again if the record moved on
+// while it ran. Links need no other write: a link is pending whenever its
+// synced version is behind.
+func (s *Store[TTx]) recordWrite(ctx context.Context, tx TTx, q Querier, ref tandem.Ref, version int64, w tandem.Write) ([]river.InsertManyParams, error) {
 	if w.Link != nil {
 		if err := s.updateLink(ctx, tx, q, w.Origin, ref, version, version-1, w.Link); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	params := make([]river.InsertManyParams, 0, len(s.opts.Integrations))
+	var jobs []river.InsertManyParams
 	for _, name := range s.opts.Integrations {
 		if s.syncs(name, ref.Kind) && (name != w.Origin || w.PushToOrigin) {
-			params = append(params, pushJob(name, ref))
+			jobs = append(jobs, pushJob(name, ref))
 		}
 	}
-	if len(params) == 0 {
+	return jobs, nil
+}
+
+// enqueue inserts jobs inside tx. fresh says that they are the jobs of
+// records created in tx, which have no job yet, so no unique conflict can
+// occur: River's lighter insert, which does not handle them, is then safe.
+func (s *Store[TTx]) enqueue(ctx context.Context, tx TTx, jobs []river.InsertManyParams, fresh bool) error {
+	if len(jobs) == 0 {
 		return nil
 	}
 	var err error
-	if version == 1 {
-		// A record created now has no job yet, so no unique conflict can
-		// occur: River's lighter insert, which does not handle them, is safe.
-		_, err = s.river.InsertManyFastTx(ctx, tx, params)
+	if fresh {
+		_, err = s.river.InsertManyFastTx(ctx, tx, jobs)
 	} else {
-		_, err = s.river.InsertManyTx(ctx, tx, params)
+		_, err = s.river.InsertManyTx(ctx, tx, jobs)
 	}
 	if err != nil {
 		return fmt.Errorf("enqueue push: %w", err)

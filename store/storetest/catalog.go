@@ -104,6 +104,72 @@ func testIdempotentCreate(t *testing.T, open Opener) {
 	}
 }
 
+// testConcurrentCreates: creates made at once share transactions (a group
+// commit), and each still has its own outcome: every valid create is
+// stored once with its own push job, and a create that fails (an invoice of
+// no customer) fails alone, taking none of the others with it.
+func testConcurrentCreates(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	ctx := context.Background()
+	ada := mustCreate(t, e.st, &tandem.Customer{Name: "Ada"})
+	const n = 20 // of each kind of create
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		customers = map[string]string{} // id → name
+		invoices  = map[string]bool{}
+	)
+	for i := range n {
+		wg.Go(func() {
+			name := fmt.Sprintf("Customer %d", i)
+			c, _, err := e.st.CreateCustomer(ctx, &tandem.Customer{Name: name}, api)
+			if err != nil {
+				t.Errorf("create %s: %v", name, err)
+				return
+			}
+			mu.Lock()
+			customers[c.ID] = name
+			mu.Unlock()
+		})
+		wg.Go(func() {
+			inv, _, err := e.st.CreateInvoice(ctx, draft(ada.ID), api)
+			if err != nil {
+				t.Errorf("create invoice %d: %v", i, err)
+				return
+			}
+			mu.Lock()
+			invoices[inv.ID] = true
+			mu.Unlock()
+		})
+		wg.Go(func() {
+			_, _, err := e.st.CreateInvoice(ctx, draft(fmt.Sprintf("tdmc_missing%d", i)), api)
+			var te *tandem.Error
+			if !errors.As(err, &te) || te.Code != tandem.EINVALID || te.Field != "customer_id" {
+				t.Errorf("invoice of no customer: err = %v, want EINVALID naming customer_id", err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(customers) != n || len(invoices) != n {
+		t.Fatalf("%d customers and %d invoices created, want %d of each", len(customers), len(invoices), n)
+	}
+	for id, name := range customers {
+		if c, err := e.st.GetCustomer(ctx, id); err != nil || c.Name != name {
+			t.Errorf("customer %s = %+v, %v; want %q", id, c, err, name)
+		}
+	}
+	page, err := e.st.ListCustomers(ctx, tandem.CustomerFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Customers) != n+1 {
+		t.Errorf("%d customers stored, want %d", len(page.Customers), n+1)
+	}
+	if got := e.jobs(t, "available"); got != 2*n+1 {
+		t.Errorf("%d push jobs, want %d: one per record created", got, 2*n+1)
+	}
+}
+
 func testListPages(t *testing.T, open Opener) {
 	e := newEnv(t, open, false, nil)
 	ctx := context.Background()

@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 		{"CreateGet", testCreateGet},
 		{"CreateInvalid", testCreateInvalid},
 		{"IdempotentCreate", testIdempotentCreate},
+		{"ConcurrentCreates", testConcurrentCreates},
 		{"ListPages", testListPages},
 		{"UpdateVersions", testUpdateVersions},
 		{"DeleteTombstone", testDeleteTombstone},
