@@ -98,9 +98,9 @@ func Open(ctx context.Context, url string, opts sqlstore.Options) (*Store, error
 			_, err := river.JobCompleteTx[*riverpgxv5.Driver](ctx, tx, job)
 			return err
 		},
-		// One transaction of grouped creates gathers the next group while
+		// One transaction of grouped writes gathers the next group while
 		// another commits.
-		CreateGroups: 2,
+		WriteGroups: 2,
 		Close: func() {
 			relaxed.Close()
 			pool.Close()

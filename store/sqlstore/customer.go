@@ -43,7 +43,7 @@ func (s *Store[TTx]) createCustomer(ctx context.Context, in *tandem.Customer, w 
 		out      *tandem.Customer
 		replayed bool
 	)
-	err := s.create(ctx, func(ctx context.Context, tx TTx, q Querier) ([]river.InsertManyParams, error) {
+	err := s.inGroup(ctx, func(ctx context.Context, tx TTx, q Querier) ([]river.InsertManyParams, error) {
 		out, replayed = nil, false
 		if w.IdempotencyKey != "" {
 			var first tandem.Customer

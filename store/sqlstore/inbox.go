@@ -16,9 +16,10 @@ import (
 // applied. It returns how many were new.
 func (s *Store[TTx]) ReceiveEvents(ctx context.Context, integration string, events []tandem.InboundEvent) (int, error) {
 	var fresh int
-	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) (err error) {
-		fresh, err = s.receive(ctx, tx, q, integration, events)
-		return err
+	err := s.inGroup(ctx, func(ctx context.Context, _ TTx, q Querier) ([]river.InsertManyParams, error) {
+		jobs, err := s.receive(ctx, q, integration, events)
+		fresh = len(jobs)
+		return jobs, err
 	})
 	return fresh, err
 }
@@ -27,10 +28,15 @@ func (s *Store[TTx]) ReceiveEvents(ctx context.Context, integration string, even
 // and stores the cursor to continue from in the same transaction.
 func (s *Store[TTx]) ReceivePolled(ctx context.Context, integration string, events []tandem.InboundEvent, cursor string) (int, error) {
 	var fresh int
-	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) (err error) {
-		if fresh, err = s.receive(ctx, tx, q, integration, events); err != nil {
+	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
+		jobs, err := s.receive(ctx, q, integration, events)
+		if err != nil {
 			return err
 		}
+		if err := s.enqueue(ctx, tx, jobs, true); err != nil {
+			return err
+		}
+		fresh = len(jobs)
 		if err := q.Exec(ctx, `INSERT INTO cursors (integration, cursor, updated_at) VALUES ($1, $2, $3)
 			ON CONFLICT (integration) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
 			integration, cursor, s.now()); err != nil {
@@ -55,10 +61,10 @@ func (s *Store[TTx]) Cursor(ctx context.Context, integration string) (string, er
 	return cursor, nil
 }
 
-// receive stores the events not seen before and enqueues their apply jobs
-// inside tx; it returns how many were new.
-func (s *Store[TTx]) receive(ctx context.Context, tx TTx, q Querier, integration string, events []tandem.InboundEvent) (int, error) {
-	var params []river.InsertManyParams
+// receive stores the events not seen before and returns their apply jobs,
+// to be enqueued in the same transaction.
+func (s *Store[TTx]) receive(ctx context.Context, q Querier, integration string, events []tandem.InboundEvent) ([]river.InsertManyParams, error) {
+	var jobs []river.InsertManyParams
 	now := s.now()
 	for _, ev := range events {
 		var one int
@@ -69,20 +75,14 @@ func (s *Store[TTx]) receive(ctx context.Context, tx TTx, q Querier, integration
 		case errors.Is(err, ErrNoRows):
 			continue // seen before: a duplicate delivery, or both webhook and poll
 		case err != nil:
-			return 0, fmt.Errorf("store event %s: %w", ev.ID, err)
+			return nil, fmt.Errorf("store event %s: %w", ev.ID, err)
 		}
-		params = append(params, river.InsertManyParams{
+		jobs = append(jobs, river.InsertManyParams{
 			Args:       tandem.ApplyArgs{Integration: integration, EventID: ev.ID},
 			InsertOpts: &river.InsertOpts{Queue: tandem.QueueOf(integration)},
 		})
 	}
-	if len(params) == 0 {
-		return 0, nil
-	}
-	if _, err := s.river.InsertManyTx(ctx, tx, params); err != nil {
-		return 0, fmt.Errorf("enqueue apply: %w", err)
-	}
-	return len(params), nil
+	return jobs, nil
 }
 
 // LoadEvent returns a stored inbound event.

@@ -38,7 +38,7 @@ func (s *Store[TTx]) createInvoice(ctx context.Context, in *tandem.Invoice, w ta
 		out      *tandem.Invoice
 		replayed bool
 	)
-	err := s.create(ctx, func(ctx context.Context, tx TTx, q Querier) ([]river.InsertManyParams, error) {
+	err := s.inGroup(ctx, func(ctx context.Context, tx TTx, q Querier) ([]river.InsertManyParams, error) {
 		out, replayed = nil, false
 		if w.IdempotencyKey != "" {
 			var first tandem.Invoice

@@ -93,10 +93,10 @@ type Engine[TTx any] struct {
 	CompleteJobTx func(ctx context.Context, tx TTx, job *river.Job[tandem.PushArgs]) error
 	// Close releases the engine's connections.
 	Close func()
-	// CreateGroups is how many transactions of grouped creates may run at
-	// once (see create; at least 1): more overlap their waits on the disk,
+	// WriteGroups is how many transactions of grouped writes may run at
+	// once (see inGroup; at least 1): more overlap their waits on the disk,
 	// fewer make larger groups.
-	CreateGroups int
+	WriteGroups int
 	// SingleProcess says that only this process can use the database (the
 	// engine enforces it), so every job left running belongs to a process
 	// that died: Start makes those jobs available again at once instead of
@@ -181,8 +181,9 @@ type Store[TTx any] struct {
 	e     Engine[TTx]
 	opts  Options
 	river *river.Client[TTx]
-	// creates is the group commit of catalog creates (see create).
-	creates *batch.Group[createBody[TTx], error]
+	// writes is the group commit of creates and received events (see
+	// inGroup).
+	writes *batch.Group[groupBody[TTx], error]
 	// started says that this process works jobs (between Start and Stop).
 	started atomic.Bool
 }
@@ -239,7 +240,7 @@ func New[TTx any](e Engine[TTx], opts Options) (*Store[TTx], error) {
 		return nil, fmt.Errorf("river client: %w", err)
 	}
 	s := &Store[TTx]{e: e, opts: opts, river: client}
-	s.creates = s.newCreateGroup()
+	s.writes = s.newWriteGroup()
 	return s, nil
 }
 
@@ -353,9 +354,10 @@ func (s *Store[TTx]) recordWrite(ctx context.Context, tx TTx, q Querier, ref tan
 	return jobs, nil
 }
 
-// enqueue inserts jobs inside tx. fresh says that they are the jobs of
-// records created in tx, which have no job yet, so no unique conflict can
-// occur: River's lighter insert, which does not handle them, is then safe.
+// enqueue inserts jobs inside tx. fresh says that no unique option can
+// refuse them (the pushes of records created in tx, which have no job yet;
+// apply jobs, which have none): River's lighter insert, which does not
+// handle unique conflicts, is then safe.
 func (s *Store[TTx]) enqueue(ctx context.Context, tx TTx, jobs []river.InsertManyParams, fresh bool) error {
 	if len(jobs) == 0 {
 		return nil

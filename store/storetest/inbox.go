@@ -2,6 +2,9 @@ package storetest
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tandemsync/tandem"
@@ -39,5 +42,40 @@ func testInbox(t *testing.T, open Opener) {
 	var jobs int
 	if err := e.raw.QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'apply'`).Scan(&jobs); err != nil || jobs != 3 {
 		t.Fatalf("%d apply jobs (%v), want one per new event: 3", jobs, err)
+	}
+}
+
+// testConcurrentDeliveries: deliveries received at once share transactions
+// (a group commit), and each event is still stored once with one apply
+// job, however many deliveries carry it.
+func testConcurrentDeliveries(t *testing.T, open Opener) {
+	e := newEnv(t, open, false, nil)
+	ctx := context.Background()
+	const events, copies = 30, 3 // every event delivered three times
+	var (
+		wg    sync.WaitGroup
+		fresh atomic.Int64
+	)
+	for i := range events * copies {
+		wg.Go(func() {
+			id := fmt.Sprintf("evt_%d", i%events)
+			n, err := e.st.ReceiveEvents(ctx, "test", []tandem.InboundEvent{
+				{ID: id, Type: "customer.updated", Payload: []byte(`{"id":"` + id + `"}`)}})
+			if err != nil {
+				t.Errorf("deliver %s: %v", id, err)
+			}
+			fresh.Add(int64(n))
+		})
+	}
+	wg.Wait()
+	if n := fresh.Load(); n != events {
+		t.Errorf("deliveries reported %d new events, want %d", n, events)
+	}
+	var stored, jobs int
+	if err := e.raw.QueryRow(ctx, `SELECT COUNT(*) FROM inbox`).Scan(&stored); err != nil || stored != events {
+		t.Errorf("%d events stored (%v), want %d", stored, err, events)
+	}
+	if err := e.raw.QueryRow(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'apply'`).Scan(&jobs); err != nil || jobs != events {
+		t.Errorf("%d apply jobs (%v), want one per event: %d", jobs, err, events)
 	}
 }

@@ -56,6 +56,7 @@ func Run(t *testing.T, open Opener) {
 		{"RetryLaterWaits", testRetryLaterWaits},
 		{"IntentOutlivesFailure", testIntentOutlivesFailure},
 		{"Inbox", testInbox},
+		{"ConcurrentDeliveries", testConcurrentDeliveries},
 		{"ReconcileReads", testReconcileReads},
 		{"Resync", testResync},
 		{"ReconcileRuns", testReconcileRuns},
