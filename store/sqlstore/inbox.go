@@ -12,31 +12,17 @@ import (
 
 // ReceiveEvents stores verified inbound events of integration, each once,
 // and enqueues an apply job for every one not seen before, in one durable
-// transaction: once it returns, the events survive any crash and will be
-// applied. It returns how many were new.
+// transaction (shared with concurrent writes, see inGroup): once it
+// returns, the events survive any crash and will be applied. It returns how
+// many were new.
 func (s *Store[TTx]) ReceiveEvents(ctx context.Context, integration string, events []tandem.InboundEvent) (int, error) {
-	var fresh int
-	err := s.inGroup(ctx, func(ctx context.Context, _ TTx, q Querier) ([]river.InsertManyParams, error) {
-		jobs, err := s.receive(ctx, q, integration, events)
-		fresh = len(jobs)
-		return jobs, err
-	})
-	return fresh, err
+	return s.receive(ctx, integration, events, nil)
 }
 
 // ReceivePolled is ReceiveEvents for events an integration's poller read,
 // and stores the cursor to continue from in the same transaction.
 func (s *Store[TTx]) ReceivePolled(ctx context.Context, integration string, events []tandem.InboundEvent, cursor string) (int, error) {
-	var fresh int
-	err := s.inTx(ctx, Durable, func(tx TTx, q Querier) error {
-		jobs, err := s.receive(ctx, q, integration, events)
-		if err != nil {
-			return err
-		}
-		if err := s.enqueue(ctx, tx, jobs, true); err != nil {
-			return err
-		}
-		fresh = len(jobs)
+	return s.receive(ctx, integration, events, func(ctx context.Context, q Querier) error {
 		if err := q.Exec(ctx, `INSERT INTO cursors (integration, cursor, updated_at) VALUES ($1, $2, $3)
 			ON CONFLICT (integration) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at`,
 			integration, cursor, s.now()); err != nil {
@@ -44,7 +30,6 @@ func (s *Store[TTx]) ReceivePolled(ctx context.Context, integration string, even
 		}
 		return nil
 	})
-	return fresh, err
 }
 
 // Cursor returns where integration's poller continues from, "" before its
@@ -61,28 +46,39 @@ func (s *Store[TTx]) Cursor(ctx context.Context, integration string) (string, er
 	return cursor, nil
 }
 
-// receive stores the events not seen before and returns their apply jobs,
-// to be enqueued in the same transaction.
-func (s *Store[TTx]) receive(ctx context.Context, q Querier, integration string, events []tandem.InboundEvent) ([]river.InsertManyParams, error) {
-	var jobs []river.InsertManyParams
-	now := s.now()
-	for _, ev := range events {
-		var one int
-		err := q.QueryRow(ctx, `INSERT INTO inbox (integration, event_id, type, payload, received_at)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (integration, event_id) DO NOTHING RETURNING 1`,
-			integration, ev.ID, ev.Type, ev.Payload, now).Scan(&one)
-		switch {
-		case errors.Is(err, ErrNoRows):
-			continue // seen before: a duplicate delivery, or both webhook and poll
-		case err != nil:
-			return nil, fmt.Errorf("store event %s: %w", ev.ID, err)
+// receive stores the events not seen before with their apply jobs, and
+// runs also (when set) in the same transaction; it returns how many events
+// were new.
+func (s *Store[TTx]) receive(ctx context.Context, integration string, events []tandem.InboundEvent, also func(context.Context, Querier) error) (int, error) {
+	var fresh int
+	err := s.inGroup(ctx, func(ctx context.Context, _ TTx, q Querier) ([]river.InsertManyParams, error) {
+		var jobs []river.InsertManyParams
+		now := s.now()
+		for _, ev := range events {
+			var one int
+			err := q.QueryRow(ctx, `INSERT INTO inbox (integration, event_id, type, payload, received_at)
+				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (integration, event_id) DO NOTHING RETURNING 1`,
+				integration, ev.ID, ev.Type, ev.Payload, now).Scan(&one)
+			switch {
+			case errors.Is(err, ErrNoRows):
+				continue // seen before: a duplicate delivery, or both webhook and poll
+			case err != nil:
+				return nil, fmt.Errorf("store event %s: %w", ev.ID, err)
+			}
+			jobs = append(jobs, river.InsertManyParams{
+				Args:       tandem.ApplyArgs{Integration: integration, EventID: ev.ID},
+				InsertOpts: &river.InsertOpts{Queue: tandem.QueueOf(integration)},
+			})
 		}
-		jobs = append(jobs, river.InsertManyParams{
-			Args:       tandem.ApplyArgs{Integration: integration, EventID: ev.ID},
-			InsertOpts: &river.InsertOpts{Queue: tandem.QueueOf(integration)},
-		})
-	}
-	return jobs, nil
+		if also != nil {
+			if err := also(ctx, q); err != nil {
+				return nil, err
+			}
+		}
+		fresh = len(jobs)
+		return jobs, nil
+	})
+	return fresh, err
 }
 
 // LoadEvent returns a stored inbound event.

@@ -321,15 +321,16 @@ func (s *Store[TTx]) inTx(ctx context.Context, d Durability, fn func(tx TTx, q Q
 // now returns the store's clock reading at the precision both engines keep.
 func (s *Store[TTx]) now() time.Time { return s.opts.Now().UTC().Truncate(time.Microsecond) }
 
-// afterWrite completes a catalog write of ref at version inside its
-// transaction: it records the write (see recordWrite) and enqueues its push
-// jobs.
+// afterWrite completes a change of an existing record (an update or a
+// delete) of ref at version inside its transaction: it records the write
+// (see recordWrite) and enqueues its push jobs, which a job of the record
+// waiting or running may absorb. Creates go through inGroup instead.
 func (s *Store[TTx]) afterWrite(ctx context.Context, tx TTx, q Querier, ref tandem.Ref, version int64, w tandem.Write) error {
 	jobs, err := s.recordWrite(ctx, tx, q, ref, version, w)
 	if err != nil {
 		return err
 	}
-	return s.enqueue(ctx, tx, jobs, version == 1)
+	return s.enqueue(ctx, tx, jobs, false)
 }
 
 // recordWrite records w.Link on the origin's link of a write of ref at
@@ -369,7 +370,7 @@ func (s *Store[TTx]) enqueue(ctx context.Context, tx TTx, jobs []river.InsertMan
 		_, err = s.river.InsertManyTx(ctx, tx, jobs)
 	}
 	if err != nil {
-		return fmt.Errorf("enqueue push: %w", err)
+		return fmt.Errorf("enqueue: %w", err)
 	}
 	return nil
 }
